@@ -1,0 +1,7 @@
+#include "engine/debug.h"
+
+namespace qflash {
+
+bool g_debug = false;
+
+}  // namespace qflash

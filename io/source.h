@@ -1,0 +1,63 @@
+// Source: random-access, read-only bytes of an image file, local or remote.
+// open_source() picks the implementation from the name (path or URL).
+#pragma once
+
+#include <sys/types.h>
+
+#include <cstdint>
+#include <memory>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "io/error.h"
+
+namespace qflash {
+
+class Source {
+ public:
+  virtual ~Source() = default;
+
+  // Reads up to buf.size() bytes at `offset`; fewer only at end of file.
+  // Safe to call from several threads at once.
+  virtual Result<size_t> read_at(std::span<uint8_t> buf, uint64_t offset) const = 0;
+  virtual uint64_t size() const = 0;
+  // As given by the user (for messages); never contains credentials.
+  virtual const std::string& name() const = 0;
+  // A descriptor the io_uring engine may read with directly, or -1.
+  virtual int fd() const { return -1; }
+  // Identity of the underlying file, to refuse writing onto our own input.
+  virtual bool same_file(dev_t, ino_t) const { return false; }
+  // A key equal for two sources of the same file (device and inode, or URL),
+  // to find loops in backing chains.
+  virtual std::string identity() const { return name(); }
+  // The name of a file referenced from this one (a backing file), resolved
+  // against this source's location: a directory for paths, a URL for URLs.
+  virtual std::string resolve(const std::string& reference) const = 0;
+  // Data/hole ranges, for qemu-img map's view of raw files: the first offset
+  // >= `offset` holding data (SEEK_DATA), or size() if none; -1 if unknown.
+  virtual int64_t next_data(uint64_t offset) const { return int64_t(offset); }
+  virtual int64_t next_hole(uint64_t) const { return int64_t(size()); }
+
+  // read_at until full; bytes past the end of the source read as zeros
+  // (as qemu does for a compressed cluster that ends the file).
+  Status read_padded(std::span<uint8_t> buf, uint64_t offset) const;
+  // read_at until full; the end of the source inside the range is an error.
+  Status read_exact(std::span<uint8_t> buf, uint64_t offset) const;
+};
+
+using SourcePtr = std::shared_ptr<const Source>;
+
+struct SourceOptions {
+  std::vector<std::string> http_headers;  // "Name: value", sent with every request
+};
+
+// A local file or block device, or an http(s):// URL.
+Result<SourcePtr> open_source(const std::string& name, const SourceOptions& options = {});
+
+bool is_url(const std::string& name);
+
+// A local file or block device, opened read-only.
+Result<SourcePtr> open_file_source(const std::string& path);
+
+}  // namespace qflash

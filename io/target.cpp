@@ -1,0 +1,119 @@
+// Opening targets safely: a block device is refused while it or any of its
+// partitions is mounted, swapped on, or held by another driver.
+#include "io/target.h"
+
+#include <fcntl.h>
+#include <linux/fs.h>
+#include <sys/ioctl.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <vector>
+
+namespace qflash {
+namespace {
+
+namespace fs = std::filesystem;
+
+// /sys/dev/block/MAJ:MIN, resolved to the whole disk when given a partition.
+fs::path sysfs_dir(dev_t rdev) {
+  std::error_code ec;
+  fs::path p = fs::canonical("/sys/dev/block/" + std::to_string(major(rdev)) + ":" +
+                                 std::to_string(minor(rdev)),
+                             ec);
+  return ec ? fs::path() : p;
+}
+
+// "MAJ:MIN" of the device and every partition below it.
+std::vector<std::string> device_numbers(dev_t rdev) {
+  std::vector<std::string> out{std::to_string(major(rdev)) + ":" + std::to_string(minor(rdev))};
+  fs::path dir = sysfs_dir(rdev);
+  std::error_code ec;
+  if (dir.empty()) return out;
+  for (const auto& entry : fs::directory_iterator(dir, ec)) {
+    std::ifstream dev(entry.path() / "dev");
+    std::string num;
+    if (fs::exists(entry.path() / "partition") && dev >> num) out.push_back(num);
+  }
+  return out;
+}
+
+}  // namespace
+
+std::string block_device_busy(const std::string& path, dev_t rdev) {
+  const auto numbers = device_numbers(rdev);
+  std::ifstream mountinfo("/proc/self/mountinfo");
+  std::string line;
+  while (std::getline(mountinfo, line)) {
+    std::istringstream f(line);
+    std::string id, parent, majmin, root, mountpoint;
+    f >> id >> parent >> majmin >> root >> mountpoint;
+    for (const auto& n : numbers)
+      if (n == majmin) return path + " (or a partition of it) is mounted on " + mountpoint;
+  }
+  std::ifstream swaps("/proc/swaps");
+  std::getline(swaps, line);
+  while (std::getline(swaps, line)) {
+    std::string dev = line.substr(0, line.find_first_of(" \t"));
+    struct stat st;
+    if (::stat(dev.c_str(), &st) == 0 && S_ISBLK(st.st_mode))
+      for (const auto& n : numbers)
+        if (n == std::to_string(major(st.st_rdev)) + ":" + std::to_string(minor(st.st_rdev)))
+          return path + " (or a partition of it) is in use as swap";
+  }
+  fs::path dir = sysfs_dir(rdev);
+  std::error_code ec;
+  if (!dir.empty() && !fs::is_empty(dir / "holders", ec) && !ec)
+    return path + " is held by another device (LVM, RAID or dm)";
+  return {};
+}
+
+bool stat_identity(const std::string& path, dev_t& dev, ino_t& ino, bool& block_device) {
+  struct stat st;
+  if (::stat(path.c_str(), &st) != 0) return false;
+  block_device = S_ISBLK(st.st_mode);
+  dev = block_device ? st.st_rdev : st.st_dev;
+  ino = block_device ? 0 : st.st_ino;
+  return true;
+}
+
+Result<Target> open_target(const std::string& path, uint64_t virtual_size,
+                           const TargetOptions& options) {
+  Target t;
+  t.path = path;
+  struct stat st;
+  const bool exists = ::stat(path.c_str(), &st) == 0;
+  if (exists && S_ISBLK(st.st_mode)) {
+    t.block_device = true;
+    if (!options.allow_block_device)
+      return Error{ErrorKind::Target, path + ": is a block device; pass --yes to overwrite it"};
+    if (auto busy = block_device_busy(path, st.st_rdev); !busy.empty())
+      return Error{ErrorKind::Target, busy + "; refusing to write"};
+    // O_EXCL on a block device fails while the kernel holds it mounted.
+    t.fd.reset(::open(path.c_str(), O_WRONLY | O_CLOEXEC | O_EXCL));
+    if (!t.fd.valid()) return io_error("open " + path, errno);
+    if (::ioctl(t.fd.get(), BLKGETSIZE64, &t.size) < 0) return io_error("size of " + path, errno);
+    int lbs = 512;
+    if (::ioctl(t.fd.get(), BLKSSZGET, &lbs) == 0 && lbs > 0) t.logical_block = uint32_t(lbs);
+    if (t.size < virtual_size)
+      return Error{ErrorKind::Target, path + ": device holds " + std::to_string(t.size) +
+                                          " bytes, the image needs " +
+                                          std::to_string(virtual_size)};
+    t.dev = st.st_rdev;
+    return t;
+  }
+  if (exists && !S_ISREG(st.st_mode))
+    return Error{ErrorKind::Target, path + ": neither a regular file nor a block device"};
+  t.fd.reset(::open(path.c_str(), O_WRONLY | O_CREAT | O_CLOEXEC, 0644));
+  if (!t.fd.valid()) return io_error("open " + path, errno);
+  if (::fstat(t.fd.get(), &st) < 0) return io_error("stat " + path, errno);
+  t.size = virtual_size;
+  t.dev = st.st_dev;
+  t.ino = st.st_ino;
+  return t;
+}
+
+}  // namespace qflash

@@ -1,0 +1,38 @@
+// What the front ends share: exit codes, human sizes, size parsing, JSON
+// escaping, one-line error reporting and the block-device confirmation.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "io/error.h"
+
+namespace qflash::cli {
+
+enum Exit : int {
+  kOk = 0,
+  kBadInput = 1,       // bad usage, bad image, refused target: nothing written
+  kTargetsFailed = 2,  // some targets failed while writing
+  kInterrupted = 130,
+};
+
+// 1536 -> "1.5 KiB"; below 1 KiB in bytes.
+std::string human_size(uint64_t bytes);
+
+// "4096", "64K", "1.5M", "2G", "1T" (powers of 1024; "KiB"/"kB" forms too).
+Result<uint64_t> parse_size(const std::string& text);
+
+std::string json_escape(const std::string& s);
+
+// Prints "PROG: message" on stderr and returns the exit code for it.
+int fail(const char* prog, const Error& error);
+
+// A block device's size and model for the confirmation prompt.
+std::string describe_device(const std::string& path);
+
+// For targets that are block devices and no --yes: on a terminal, list them
+// and ask; without a terminal, refuse. True when writing may go on.
+bool confirm_block_devices(const char* prog, const std::vector<std::string>& devices);
+
+}  // namespace qflash::cli

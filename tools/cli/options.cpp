@@ -1,0 +1,48 @@
+#include "tools/cli/options.h"
+
+#include <cstdio>
+
+#include "engine/debug.h"
+
+namespace qflash::cli {
+
+int parse_options(int argc, char** argv, const char* prog, const char* help,
+                  const std::vector<OptionSpec>& specs, std::vector<std::string>& positional) {
+  std::vector<option> longopts;
+  for (size_t i = 0; i < specs.size(); ++i)
+    longopts.push_back({specs[i].name, specs[i].has_arg ? required_argument : no_argument, nullptr,
+                        int(1000 + i)});
+  longopts.push_back({"debug", no_argument, nullptr, 'd'});
+  longopts.push_back({"help", no_argument, nullptr, 'h'});
+  longopts.push_back({nullptr, 0, nullptr, 0});
+  optind = 0;  // reset getopt for this argv
+  opterr = 0;
+  int c;
+  // "-": positionals come back in order as code 1, so options may stand
+  // anywhere; after "--" the rest is left in argv from optind.
+  while ((c = getopt_long(argc, argv, "-:h", longopts.data(), nullptr)) != -1) {
+    if (c == 'h') {
+      std::fputs(help, stdout);
+      return 0;
+    }
+    if (c == 'd') {
+      g_debug = true;
+      continue;
+    }
+    if (c == '?' || c == ':') {
+      std::fprintf(stderr, "%s: %s '%s'\n%s", prog,
+                   c == ':' ? "missing value for" : "unknown option", argv[optind - 1], help);
+      return 1;
+    }
+    if (c == 1) {
+      positional.push_back(optarg);
+      continue;
+    }
+    const auto& spec = specs[size_t(c - 1000)];
+    if (!spec.handle(optarg)) return 1;
+  }
+  for (int i = optind; i < argc; ++i) positional.push_back(argv[i]);
+  return -1;
+}
+
+}  // namespace qflash::cli

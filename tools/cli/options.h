@@ -1,0 +1,24 @@
+// Option parsing shared by the subcommands: getopt_long with GNU argument
+// permutation, plus the options every command has (--debug, --help).
+#pragma once
+
+#include <getopt.h>
+
+#include <functional>
+#include <string>
+#include <vector>
+
+namespace qflash::cli {
+
+struct OptionSpec {
+  const char* name;
+  bool has_arg;
+  std::function<bool(const char* arg)> handle;  // false: bad value (already reported)
+};
+
+// Parses argv; fills `positional`. Returns -1 to go on, else an exit code
+// (0 after --help, 1 after an error). `help` is printed for --help.
+int parse_options(int argc, char** argv, const char* prog, const char* help,
+                  const std::vector<OptionSpec>& specs, std::vector<std::string>& positional);
+
+}  // namespace qflash::cli

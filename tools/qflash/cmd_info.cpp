@@ -1,0 +1,110 @@
+// qflash info: what the image is, in words or JSON.
+#include <cstdio>
+
+#include "engine/chain.h"
+#include "engine/qcow2_header.h"
+#include "engine/qcow2_layer.h"
+#include "tools/cli/cli.h"
+#include "tools/cli/options.h"
+#include "tools/qflash/commands.h"
+
+namespace qflash::cli {
+namespace {
+
+const char kHelp[] =
+    "Usage: qflash info IMAGE [--output=human|json] [--debug]\n"
+    "Prints the format, version, virtual size, cluster size, compression,\n"
+    "features and the whole backing chain of IMAGE.\n";
+
+std::vector<std::string> features(const Qcow2Header& h) {
+  std::vector<std::string> f;
+  if (h.incompatible_features & kIncompatDirty) f.push_back("dirty");
+  if (h.incompatible_features & kIncompatCorrupt) f.push_back("corrupt");
+  if (h.has_data_file()) f.push_back("external-data-file");
+  if (h.data_file_raw()) f.push_back("data-file-raw");
+  if (h.extended_l2()) f.push_back("extended-l2");
+  if (h.compatible_features & kCompatLazyRefcounts) f.push_back("lazy-refcounts");
+  if (h.autoclear_features & kAutoclearBitmaps) f.push_back("bitmaps");
+  return f;
+}
+
+void print_human(const Chain& chain) {
+  const Layer& top = chain.layer(0);
+  std::printf("image: %s\n", chain.name().c_str());
+  const Qcow2Header* h = qcow2_header_of(top);
+  std::printf("format: %s", top.format());
+  if (h) std::printf(" (version %u)", h->version);
+  std::printf("\nvirtual size: %s (%llu bytes)\n", human_size(chain.size()).c_str(),
+              static_cast<unsigned long long>(chain.size()));
+  if (h) {
+    std::printf("cluster size: %s\n", human_size(h->cluster_size()).c_str());
+    std::printf("compression: %s\n", codec_name(h->compression));
+    std::printf("refcount bits: %u\n", 1u << h->refcount_order);
+    std::string f;
+    for (const auto& s : features(*h)) f += (f.empty() ? "" : ", ") + s;
+    std::printf("features: %s\n", f.empty() ? "none" : f.c_str());
+    if (h->data_file) std::printf("data file: %s\n", h->data_file->c_str());
+    std::printf("snapshots: %u\n", h->nb_snapshots);
+  }
+  std::printf("backing chain:\n");
+  for (size_t d = 0; d < chain.depth(); ++d) {
+    const Layer& l = chain.layer(d);
+    std::printf("  %zu  %s (%s, %s)\n", d, l.source().name().c_str(), l.format(),
+                human_size(l.size()).c_str());
+  }
+}
+
+void print_json(const Chain& chain) {
+  const Layer& top = chain.layer(0);
+  const Qcow2Header* h = qcow2_header_of(top);
+  std::printf("{\n  \"filename\": \"%s\",\n  \"format\": \"%s\",\n", json_escape(chain.name()).c_str(),
+              top.format());
+  std::printf("  \"virtual-size\": %llu,\n", static_cast<unsigned long long>(chain.size()));
+  if (h) {
+    std::printf("  \"version\": %u,\n  \"cluster-size\": %llu,\n  \"compression\": \"%s\",\n",
+                h->version, static_cast<unsigned long long>(h->cluster_size()),
+                codec_name(h->compression));
+    std::printf("  \"refcount-bits\": %u,\n  \"snapshots\": %u,\n", 1u << h->refcount_order,
+                h->nb_snapshots);
+    if (h->data_file) std::printf("  \"data-file\": \"%s\",\n", json_escape(*h->data_file).c_str());
+    std::printf("  \"features\": [");
+    auto f = features(*h);
+    for (size_t i = 0; i < f.size(); ++i) std::printf("%s\"%s\"", i ? ", " : "", f[i].c_str());
+    std::printf("],\n");
+  }
+  std::printf("  \"backing-chain\": [");
+  for (size_t d = 0; d < chain.depth(); ++d) {
+    const Layer& l = chain.layer(d);
+    std::printf("%s\n    {\"depth\": %zu, \"filename\": \"%s\", \"format\": \"%s\", "
+                "\"virtual-size\": %llu}",
+                d ? "," : "", d, json_escape(l.source().name()).c_str(), l.format(),
+                static_cast<unsigned long long>(l.size()));
+  }
+  std::printf("\n  ]\n}\n");
+}
+
+}  // namespace
+
+int cmd_info(int argc, char** argv) {
+  bool json = false;
+  std::vector<std::string> pos;
+  int rc = parse_options(argc, argv, "qflash info", kHelp,
+                         {{"output", true, [&](const char* v) {
+                             json = std::string(v) == "json";
+                             if (json || std::string(v) == "human") return true;
+                             std::fprintf(stderr, "qflash info: --output is human or json\n");
+                             return false;
+                           }}},
+                         pos);
+  if (rc >= 0) return rc;
+  if (pos.size() != 1) {
+    std::fputs(kHelp, stderr);
+    return kBadInput;
+  }
+  auto chain = Chain::open(pos[0]);
+  if (!chain) return fail("qflash", chain.error());
+  json ? print_json(*chain) : print_human(*chain);
+  return kOk;
+}
+
+}  // namespace qflash::cli

@@ -1,0 +1,49 @@
+// qflash: inspect a QCOW2 image and write it onto a file or block device.
+#include <cstdio>
+#include <cstring>
+#include <string>
+
+#include "tools/qflash/commands.h"
+
+namespace {
+
+const char kUsage[] =
+    "Usage: qflash COMMAND [options] ...\n"
+    "\n"
+    "Commands:\n"
+    "  info IMAGE          format, sizes, features and the backing chain\n"
+    "  map IMAGE           allocation map (as qemu-img map)\n"
+    "  read IMAGE          raw bytes of the virtual disk to stdout\n"
+    "  write IMAGE TARGET  write the virtual disk onto a file or block device\n"
+    "\n"
+    "IMAGE is a path or an http(s):// URL. 'qflash COMMAND --help' for the\n"
+    "options of a command. Exit status: 0 success, 1 bad usage or bad image\n"
+    "(nothing written), 2 a target failed, 130 interrupted.\n";
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  using namespace qflash::cli;
+  if (argc < 2) {
+    std::fputs(kUsage, stderr);
+    return 1;
+  }
+  std::string cmd = argv[1];
+  if (cmd == "--help" || cmd == "-h" || cmd == "help") {
+    std::fputs(kUsage, stdout);
+    return 0;
+  }
+  if (cmd == "--version") {
+    std::puts("qflash 0.1");
+    return 0;
+  }
+  struct {
+    const char* name;
+    int (*run)(int, char**);
+  } const commands[] = {
+      {"info", cmd_info}, {"map", cmd_map}, {"read", cmd_read}, {"write", cmd_write}};
+  for (const auto& c : commands)
+    if (cmd == c.name) return c.run(argc - 1, argv + 1);
+  std::fprintf(stderr, "qflash: unknown command '%s'\n%s", cmd.c_str(), kUsage);
+  return 1;
+}
