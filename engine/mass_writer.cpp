@@ -6,6 +6,8 @@
 // target holds the pace and memory stays fixed.
 #include "engine/mass_writer.h"
 
+#include <fcntl.h>
+#include <linux/falloc.h>
 #include <unistd.h>
 
 #include <libdeflate.h>
@@ -39,12 +41,12 @@ double since(Clock::time_point t0) { return std::chrono::duration<double>(Clock:
 
 bool aligned(uint64_t v, uint32_t a) { return (v & (a - 1)) == 0; }
 
-enum class OpKind : uint8_t { Read, Write, Sync };
+enum class OpKind : uint8_t { Read, Write, Zero, Sync };
 
 struct Op {
   OpKind kind;
-  int slot = -1;    // Read, Write: the chunk it belongs to
-  int target = -1;  // Write, Sync
+  int slot = -1;    // Read, Write, Zero: the chunk it belongs to
+  int target = -1;  // Write, Zero, Sync
   int fd = -1;
   bool direct = false;
   uint8_t* buf = nullptr;
@@ -66,6 +68,7 @@ struct TargetState {
   WriteTarget* wt;
   TargetResult* result;
   bool use_direct;
+  bool use_zeroout;  // zero runs by fallocate(ZERO_RANGE) on a block device
   uint64_t end() const { return wt->guest_start + wt->length; }
   bool live() const { return result->status.ok(); }
 };
@@ -80,7 +83,8 @@ class Engine {
       progress_.push_back({0, wt.length, false});
     }
     for (size_t i = 0; i < targets.size(); ++i)
-      targets_.push_back({&targets[i], &report.targets[i], targets[i].target.direct.valid()});
+      targets_.push_back(
+          {&targets[i], &report.targets[i], targets[i].target.direct.valid(), targets[i].target.block_device});
   }
 
   Status run();
@@ -93,6 +97,8 @@ class Engine {
   void reads_done(int slot);
   void post_decodes(int slot);
   void ready(int slot);
+  void queue_write(int slot, int t, uint8_t* buf, uint64_t offset, uint64_t length);
+  void queue_zero(int slot, int t, uint64_t offset, uint64_t length);
   void finish_slot(int slot);
   void queue(Op op);
   Status pump();
@@ -294,48 +300,73 @@ void Engine::ready(int i) {
     }
     const Target& tg = ts.wt->target;
     // Zeros are skipped where they read back as zeros anyway: holes in
-    // regular files, and pre-zeroed devices with --sparse.
+    // regular files, and pre-zeroed devices with --sparse. Elsewhere the
+    // device zeroes them itself where it can (no data crosses the bus).
     const bool skip_zeros = !tg.block_device || options_.sparse;
-    std::vector<Span64> runs;
-    if (skip_zeros)
-      runs = p.data;
-    else
-      runs.push_back({0, p.length});
-    uint64_t skipped = b - a;
-    for (const Span64& r : runs) {
+    uint64_t skipped = 0;
+    for (const Span64& r : p.zeros) {
       const uint64_t ra = std::max(a, p.guest + r.offset);
       const uint64_t rb = std::min(b, p.guest + r.offset + r.length);
       if (ra >= rb) continue;
-      skipped -= rb - ra;
-      Op op{OpKind::Write};
-      op.slot = i;
-      op.target = int(t);
-      op.buf = s.data + (ra - p.guest);
-      op.offset = ra - ts.wt->guest_start;
-      op.length = rb - ra;
-      const uint32_t lb = tg.logical_block;
-      if (ts.use_direct && aligned(uintptr_t(op.buf), lb) && aligned(op.offset, lb) &&
-          op.length >= lb) {
-        const uint64_t tail = op.length & (lb - 1);
-        op.length -= tail;
-        op.fd = tg.direct.get();
-        op.direct = true;
-        queue(op);
-        ++s.pending;
-        if (tail == 0) continue;
-        op.buf += op.length;
-        op.offset += op.length;
-        op.length = tail;
-      }
-      op.fd = tg.fd.get();
-      op.direct = false;
-      queue(op);
-      ++s.pending;
+      const uint64_t off = ra - ts.wt->guest_start;
+      if (skip_zeros)
+        skipped += rb - ra;
+      else if (ts.use_zeroout && aligned(off, tg.logical_block) && aligned(rb - ra, tg.logical_block))
+        queue_zero(i, int(t), off, rb - ra);
+      else
+        queue_write(i, int(t), s.data + (ra - p.guest), off, rb - ra);
+    }
+    for (const Span64& r : p.data) {
+      const uint64_t ra = std::max(a, p.guest + r.offset);
+      const uint64_t rb = std::min(b, p.guest + r.offset + r.length);
+      if (ra < rb) queue_write(i, int(t), s.data + (ra - p.guest), ra - ts.wt->guest_start, rb - ra);
     }
     ts.result->bytes += skipped;
     progress_[t].done = ts.result->bytes;
   }
   if (s.pending == 0) finish_slot(i);
+}
+
+// A write of target bytes [offset, +length) from `buf`: through the O_DIRECT
+// descriptor where buffer, offset and length allow, the unaligned tail and
+// everything else through the buffered one.
+void Engine::queue_write(int slot, int t, uint8_t* buf, uint64_t offset, uint64_t length) {
+  TargetState& ts = targets_[size_t(t)];
+  const Target& tg = ts.wt->target;
+  Op op{OpKind::Write};
+  op.slot = slot;
+  op.target = t;
+  op.buf = buf;
+  op.offset = offset;
+  op.length = length;
+  const uint32_t lb = tg.logical_block;
+  if (ts.use_direct && aligned(uintptr_t(buf), lb) && aligned(offset, lb) && length >= lb) {
+    const uint64_t tail = length & (lb - 1);
+    op.length -= tail;
+    op.fd = tg.direct.get();
+    op.direct = true;
+    queue(op);
+    ++slots_[size_t(slot)].pending;
+    if (tail == 0) return;
+    op.buf += op.length;
+    op.offset += op.length;
+    op.length = tail;
+  }
+  op.fd = tg.fd.get();
+  op.direct = false;
+  queue(op);
+  ++slots_[size_t(slot)].pending;
+}
+
+void Engine::queue_zero(int slot, int t, uint64_t offset, uint64_t length) {
+  Op op{OpKind::Zero};
+  op.slot = slot;
+  op.target = t;
+  op.fd = targets_[size_t(t)].wt->target.fd.get();
+  op.offset = offset;
+  op.length = length;
+  queue(op);
+  ++slots_[size_t(slot)].pending;
 }
 
 void Engine::finish_slot(int i) {
@@ -360,7 +391,7 @@ Status Engine::pump() {
   while (!backlog_.empty() && inflight_ < depth_) {
     Op* op = backlog_.front();
     backlog_.pop_front();
-    if (op->kind == OpKind::Write && !targets_[size_t(op->target)].live()) {
+    if ((op->kind == OpKind::Write || op->kind == OpKind::Zero) && !targets_[size_t(op->target)].live()) {
       // Dropped target: the write is not issued, the chunk no longer waits.
       Slot& s = slots_[size_t(op->slot)];
       free_ops_.push_back(op);
@@ -375,6 +406,10 @@ Status Engine::pump() {
         break;
       case OpKind::Write:
         io_uring_prep_write(sqe, op->fd, op->buf + op->done, len, op->offset + op->done);
+        break;
+      case OpKind::Zero:
+        io_uring_prep_fallocate(sqe, op->fd, FALLOC_FL_ZERO_RANGE | FALLOC_FL_KEEP_SIZE,
+                                off_t(op->offset), off_t(op->length));
         break;
       case OpKind::Sync:
         io_uring_prep_fsync(sqe, op->fd, IORING_FSYNC_DATASYNC);
@@ -403,6 +438,22 @@ Status Engine::complete_read(Op* op, int res) {
 void Engine::complete_write(Op* op, int res) {
   TargetState& ts = targets_[size_t(op->target)];
   const std::string where = ts.wt->target.path + " at " + std::to_string(op->offset + op->done);
+  if (op->kind == OpKind::Zero) {
+    if (res == 0) {
+      op->done = op->length;
+      ts.result->bytes += op->length;
+      progress_[size_t(op->target)].done = ts.result->bytes;
+    } else if (res == -EOPNOTSUPP || res == -EINVAL || res == -ENODEV) {
+      // No zeroing on this device: write the zeros instead.
+      ts.use_zeroout = false;
+      op->kind = OpKind::Write;
+      op->buf = zeros_->buffer(0).data();
+      op->fd = ts.wt->target.fd.get();
+    } else if (res != -EAGAIN && res != -EINTR) {
+      fail_target(op->target, io_error("zero " + where, -res));
+    }
+    return;
+  }
   if (res == -EINVAL && op->direct) {
     // The file system took O_DIRECT at open but refuses this write: go on buffered.
     ts.use_direct = false;
@@ -445,7 +496,7 @@ Status Engine::complete(Op* op, int res) {
   const OpKind kind = op->kind;
   free_ops_.push_back(op);
   if (--slots_[size_t(i)].pending > 0) return {};
-  if (kind == OpKind::Write) {
+  if (kind != OpKind::Read) {
     finish_slot(i);
   } else if (error_.ok()) {
     reads_done(i);
@@ -529,8 +580,13 @@ Status Engine::run() {
   }
   if (!error_.ok()) return error_;
   QF_TRY(sync_targets());
-  for (size_t t = 0; t < targets_.size(); ++t)
+  for (size_t t = 0; t < targets_.size(); ++t) {
     if (targets_[t].live()) targets_[t].result->seconds = since(t0_);
+    // Chunks finish decoding out of order; the digest reads in order.
+    auto& pieces = targets_[t].result->pieces;
+    std::sort(pieces.begin(), pieces.end(),
+              [](const WrittenPiece& x, const WrittenPiece& y) { return x.offset < y.offset; });
+  }
   report_progress(true);
   return {};
 }
