@@ -304,7 +304,7 @@ void Engine::ready(int i) {
     // device zeroes them itself where it can (no data crosses the bus).
     const bool skip_zeros = !tg.block_device || options_.sparse;
     uint64_t skipped = 0;
-    for (const Span64& r : p.zeros) {
+    for (const Span64& r : p.holes) {
       const uint64_t ra = std::max(a, p.guest + r.offset);
       const uint64_t rb = std::min(b, p.guest + r.offset + r.length);
       if (ra >= rb) continue;
@@ -316,7 +316,7 @@ void Engine::ready(int i) {
       else
         queue_write(i, int(t), s.data + (ra - p.guest), off, rb - ra);
     }
-    for (const Span64& r : p.data) {
+    for (const Span64& r : p.writes) {
       const uint64_t ra = std::max(a, p.guest + r.offset);
       const uint64_t rb = std::min(b, p.guest + r.offset + r.length);
       if (ra < rb) queue_write(i, int(t), s.data + (ra - p.guest), ra - ts.wt->guest_start, rb - ra);

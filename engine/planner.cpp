@@ -19,6 +19,8 @@ void plan_chunk(uint64_t guest, uint64_t length, std::vector<Extent> extents, Ch
   plan.length = length;
   plan.zeros.clear();
   plan.data.clear();
+  plan.holes.clear();
+  plan.writes.clear();
   plan.reads.clear();
   plan.decodes.clear();
   plan.side_bytes = 0;
@@ -46,6 +48,15 @@ void plan_chunk(uint64_t guest, uint64_t length, std::vector<Extent> extents, Ch
     }
     same->slices.push_back({e.skip, e.length, at});
   }
+  // A chunk that is all zeros is one hole however short (the disk's end).
+  uint64_t at = 0;
+  for (const Span64& z : plan.zeros) {
+    if (z.length < kMinHole && z.length < length) continue;
+    if (z.offset > at) plan.writes.push_back({at, z.offset - at});
+    plan.holes.push_back(z);
+    at = z.offset + z.length;
+  }
+  if (at < length) plan.writes.push_back({at, length - at});
   if (plan.needs_worker_read) {
     plan.reads.clear();
     return;

@@ -40,8 +40,12 @@ struct PlannedDecode {
 struct ChunkPlan {
   uint64_t guest = 0;
   uint64_t length = 0;
-  std::vector<Span64> zeros;
-  std::vector<Span64> data;  // the complement of zeros: runs worth writing
+  std::vector<Span64> zeros;  // every zero run (cleared in the buffer)
+  std::vector<Span64> data;   // the complement of zeros
+  // What a target gets: `holes` are the zero runs long enough to skip or
+  // zero by the device; `writes`, the rest, shorter zero runs included, so a
+  // fragmented chunk still goes out in few large writes.
+  std::vector<Span64> holes, writes;
   std::vector<PlannedRead> reads;
   std::vector<PlannedDecode> decodes;
   uint64_t side_bytes = 0;
@@ -52,6 +56,9 @@ struct ChunkPlan {
 
   bool all_zero() const { return data.empty(); }
 };
+
+// Zero runs shorter than this are written as zeros with their neighbours.
+inline constexpr uint64_t kMinHole = 256 * 1024;
 
 // Streams closer than this on the host are read as one (the gap is read too).
 inline constexpr uint64_t kCoalesceGap = 64 * 1024;
