@@ -380,7 +380,7 @@ Status Engine::complete_read(Op* op, int res) {
 
 void Engine::complete_write(Op* op, int res) {
   TargetState& ts = targets_[size_t(op->target)];
-  const std::string where = ts.wt->target.path + " at " + std::to_string(op->offset + op->done);
+  auto where = [&] { return ts.wt->target.path + " at " + std::to_string(op->offset + op->done); };
   if (op->kind == OpKind::Zero) {
     if (res == 0) {
       op->done = op->length;
@@ -393,7 +393,7 @@ void Engine::complete_write(Op* op, int res) {
       op->buf = zeros_->buffer(0).data();
       op->fd = ts.wt->target.fd.get();
     } else if (res != -EAGAIN && res != -EINTR) {
-      fail_target(op->target, io_error("zero " + where, -res));
+      fail_target(op->target, io_error("zero " + where(), -res));
     }
     return;
   }
@@ -405,8 +405,8 @@ void Engine::complete_write(Op* op, int res) {
     return;
   }
   if (res == -EAGAIN || res == -EINTR) return;
-  if (res < 0) return fail_target(op->target, io_error("write " + where, -res));
-  if (res == 0) return fail_target(op->target, io_error("write " + where, ENOSPC));
+  if (res < 0) return fail_target(op->target, io_error("write " + where(), -res));
+  if (res == 0) return fail_target(op->target, io_error("write " + where(), ENOSPC));
   op->done += uint64_t(res);
   if (op->done == op->length) {
     ts.result->bytes += op->length;
