@@ -9,6 +9,7 @@
 #include "engine/endian.h"
 #include "engine/l2_cache.h"
 #include "engine/l2_entry.h"
+#include "engine/qcow2_refcount.h"
 
 namespace qflash {
 namespace {
@@ -39,6 +40,15 @@ class Qcow2Layer final : public Layer {
   }
   std::string backing_format() const override { return h_.backing_format.value_or(""); }
   const Qcow2Header& header() const { return h_; }
+  bool map_recurses() override {
+    if (!prealloc_checked_) {
+      metadata_prealloc_ = metadata_preallocated(*src_, h_);
+      prealloc_checked_ = true;
+      debug("%s: metadata preallocation %s", src_->name().c_str(),
+            metadata_prealloc_ ? "detected" : "not detected");
+    }
+    return metadata_prealloc_;
+  }
 
   Result<LayerStatus> status(uint64_t guest, uint64_t max) override;
   Status validate() override;
@@ -58,6 +68,7 @@ class Qcow2Layer final : public Layer {
   std::vector<uint64_t> l1_;
   SourcePtr data_;  // the external data file, or src_
   L2Cache cache_;
+  bool prealloc_checked_ = false, metadata_prealloc_ = false;
 };
 
 Result<L2Cache::Table> Qcow2Layer::l2_table(uint64_t l1_index, uint64_t guest) {
