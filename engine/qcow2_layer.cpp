@@ -225,8 +225,15 @@ Result<std::unique_ptr<Layer>> open_qcow2_layer(SourcePtr src, const SourceOptio
 
   SourcePtr data;
   if (h.has_data_file()) {
-    std::string path = src->resolve(*h.data_file);
-    auto opened = open_source(path, options);
+    // qemu 7.2 opens a relative data file name from its working directory;
+    // where that fails, the image's own directory is the better guess.
+    auto opened = open_source(*h.data_file, options);
+    std::string path = *h.data_file;
+    if (!opened && src->resolve(*h.data_file) != *h.data_file) {
+      path += " and " + src->resolve(*h.data_file);
+      auto beside = open_source(src->resolve(*h.data_file), options);
+      if (beside) opened = std::move(beside);
+    }
     if (!opened)
       return Error{opened.error().kind,
                    src->name() + ": external data file '" + *h.data_file + "' (looked for " +
