@@ -41,7 +41,9 @@ Result<std::unique_ptr<Layer>> open_layer(SourcePtr src, const std::string& form
 Result<Chain> Chain::open(const std::string& name, const SourceOptions& options) {
   Chain chain;
   std::set<std::string> seen;
-  std::string next = name, format, referrer;
+  // The image itself must be QCOW2: a file without the magic is refused
+  // rather than taken for raw; only backing files may be raw.
+  std::string next = name, format = "qcow2", referrer;
   while (true) {
     auto src = open_source(next, options);
     if (!src) {

@@ -32,7 +32,8 @@ class Qcow2Layer final : public Layer {
         cache_(h_.cluster_size(), kL2CacheBudget) {}
 
   const Source& source() const override { return *src_; }
-  uint64_t size() const override { return h_.size; }
+  // qemu keeps whole 512-byte sectors of a size that is not a multiple.
+  uint64_t size() const override { return h_.size & ~uint64_t{511}; }
   const char* format() const override { return "qcow2"; }
   const Source* data_file() const override { return data_ == src_ ? nullptr : data_.get(); }
   std::string backing_name() const override {

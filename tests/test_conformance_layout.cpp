@@ -96,6 +96,24 @@ TEST(Layout, DirtyBitIsReadable) {
   expect_like_qemu(img, dir);
 }
 
+TEST(Layout, CorruptBitIsReadableLikeQemuReadOnly) {
+  ScratchDir dir;
+  const std::string img = dir / "corrupt.qcow2";
+  qcow2_create(img, "4M");
+  qemu_io(img, {"write -P 0x46 64k 64k"});
+  patch_be64(img, 72, 2);  // incompatible_features: corrupt
+  expect_like_qemu(img, dir);
+}
+
+TEST(Layout, UnalignedVirtualSizeKeepsWholeSectors) {
+  ScratchDir dir;
+  const std::string img = dir / "u.qcow2";
+  qcow2_create(img, "1M");
+  qemu_io(img, {"write -P 0x47 0 1M"});
+  patch_be64(img, 24, 1048321);  // qemu reads 1048064 bytes of it
+  expect_like_qemu(img, dir);
+}
+
 TEST(Layout, InternalSnapshotsActiveStateIsRead) {
   ScratchDir dir;
   const std::string img = dir / "snap.qcow2";
