@@ -169,6 +169,21 @@ TEST_F(MalformedHeader, HeaderLengthPastCluster) {
   expect_refused(img, {"header length"});
 }
 
+TEST_F(MalformedHeader, HeaderLengthPastEof) {
+  patch_be32(img, kHeaderLength, 4096);
+  fs::resize_file(img, 200);
+  expect_refused(img, {"cut short"});
+}
+
+TEST_F(MalformedHeader, ExtensionHeaderCutShort) {
+  // Make the extension area end 4 bytes into an extension header by placing
+  // a backing file name right after the header.
+  patch_be64(img, kBackingOffset, 112 + 4);
+  patch_be32(img, kBackingSize, 1);
+  patch_be32(img, 112, 0xe2792aca);
+  expect_refused(img, {"header extension", "cut short"});
+}
+
 TEST_F(MalformedHeader, ExtensionOverrunsCluster) {
   const int64_t table = find_bytes(img, {0x68, 0x03, 0xf8, 0x57});
   ASSERT_GT(table, 0);
