@@ -4,6 +4,7 @@
 #include "engine/qcow2_layer.h"
 
 #include <cinttypes>
+#include <unordered_set>
 
 #include "engine/debug.h"
 #include "engine/endian.h"
@@ -190,15 +191,22 @@ Result<LayerStatus> Qcow2Layer::status(uint64_t guest, uint64_t max) {
 }
 
 Status Qcow2Layer::validate() {
+  // An L2 table referenced from many L1 entries is checked once: its entries
+  // are valid or not wherever it is mapped, and a crafted image could
+  // otherwise point millions of L1 entries at one table.
+  std::unordered_set<uint64_t> checked;
   const uint64_t span = uint64_t{1} << (h_.cluster_bits + h_.l2_bits());
   for (uint64_t l1i = 0; l1i * span < h_.size; ++l1i) {
-    if ((l1_[l1i] & kL1OffsetMask) == 0) continue;
+    const uint64_t off = l1_[l1i] & kL1OffsetMask;
+    if (off == 0 || checked.count(off)) continue;
     QF_ASSIGN(auto table, l2_table(l1i, l1i * span));
-    for (uint64_t i = 0; i < h_.l2_entries(); ++i) {
+    uint64_t i = 0;
+    for (; i < h_.l2_entries(); ++i) {
       const uint64_t guest = l1i * span + (i << h_.cluster_bits);
       if (guest >= h_.size) break;
       QF_TRY(check_entry(entry(*table, i), guest));
     }
+    if (i == h_.l2_entries()) checked.insert(off);
   }
   return {};
 }
