@@ -117,17 +117,19 @@ std::string map_to_json(const std::vector<MapEntry>& map) {
   return s;
 }
 
-std::string map_to_text(const std::vector<MapEntry>& map) {
-  // Like qemu-img's human format: only the runs that hold data, with the file.
-  std::string s = "Offset          Length          Mapped to       File\n";
+Status map_to_text(const std::vector<MapEntry>& map, const std::string& image, std::string& out) {
+  out = "Offset          Length          Mapped to       File\n";
   char buf[512];
   for (const MapEntry& e : map) {
-    if (!e.data || !e.has_offset) continue;
+    if (e.data && !e.has_offset)
+      return unsupported(image + ": the human map cannot show compressed clusters at " +
+                         std::to_string(e.start) + " (no host offset); use --output=json");
+    if (!e.data || e.zero) continue;
     std::snprintf(buf, sizeof buf, "%#-16" PRIx64 "%#-16" PRIx64 "%#-16" PRIx64 "%s\n", e.start,
                   e.length, e.offset, e.file ? e.file->name().c_str() : "");
-    s += buf;
+    out += buf;
   }
-  return s;
+  return {};
 }
 
 }  // namespace qflash
