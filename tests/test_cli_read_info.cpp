@@ -1,6 +1,8 @@
 // qflash read against dd of qemu-img's raw, and qflash info's JSON fields.
 #include <gtest/gtest.h>
 
+#include <memory>
+
 #include "tests/support/compare.h"
 
 namespace qflash::test {
@@ -8,26 +10,23 @@ namespace {
 
 class ReadAndInfo : public ::testing::Test {
  protected:
-  // One chain for every test: zstd-compressed, extended-L2 overlay over a
-  // raw base, with an odd size.
-  static void SetUpTestSuite() {
-    dir = new ScratchDir;
+  // A chain: an extended-L2 overlay with an odd size over a zstd-compressed
+  // image over a raw base.
+  void SetUp() override {
     const std::string base = *dir / "base.raw", mid = *dir / "mid.qcow2";
     must("truncate -s 3M " + base);
     qemu_io(base, {"write -P 0xa1 0 3M"}, "raw");
-    must("qemu-img convert -q -c -O qcow2 -o compression_type=zstd,cluster_size=32k,"
-         "backing_file=base.raw,backing_fmt=raw -B base.raw -F raw " + base + " " + mid);
-    qemu_io(mid, {"write -c -P 0xb2 64k 32k", "write -P 0xb3 1M 100k"});
+    qcow2_create(mid, "4M",
+                 "compression_type=zstd,cluster_size=32k,backing_file=base.raw,backing_fmt=raw");
+    qemu_io(mid, {"write -c -P 0xb2 64k 32k", "write -P 0xb3 1M 100k", "write -c -P 0xb4 3M 64k"});
     qcow2_create(*dir / "top.qcow2", "5243392",
                  "extended_l2=on,lazy_refcounts=on,backing_file=mid.qcow2,backing_fmt=qcow2");
-    qemu_io(*dir / "top.qcow2", {"write -P 0xc4 70k 3k", "write -z 1030k 8k", "write -P 0xc5 5M 1k"});
+    qemu_io(*dir / "top.qcow2", {"write -P 0xc4 70k 3k", "write -z 1030k 8k", "write -P 0xc5 5M 512"});
     qemu_raw(*dir / "top.qcow2", *dir / "top.raw");
+    ASSERT_FALSE(HasFailure());
   }
-  static void TearDownTestSuite() { delete dir; }
-  static ScratchDir* dir;
+  std::unique_ptr<ScratchDir> dir = std::make_unique<ScratchDir>();
 };
-
-ScratchDir* ReadAndInfo::dir = nullptr;
 
 TEST_F(ReadAndInfo, ReadRangesEqualDd) {
   const std::string img = *dir / "top.qcow2", raw = *dir / "top.raw";
