@@ -103,6 +103,9 @@ Status Qcow2Layer::check_entry(const L2Entry& e, uint64_t guest) {
         const uint64_t host = e.word & kL2OffsetMask;
         if (host & (h_.cluster_size() - 1))
           return bad(guest, "cluster offset " + hex(host) + " is not cluster-aligned");
+        if (external && h_.data_file_raw() && host != (guest & ~(h_.cluster_size() - 1)))
+          return bad(guest, "cluster offset " + hex(host) +
+                                " differs from the guest offset, but data_file_raw is set");
         if (host >= data_->size() &&
             e.type(h_.extended_l2(), external, sc) == SubclusterType::Normal)
           return bad(guest, "data cluster at " + hex(host) + " lies past the end of " +

@@ -136,5 +136,18 @@ TEST_F(MalformedExtendedL2, AllocatedBitsWithoutCluster) {
   expect_refused(img, {"guest offset 65536"});
 }
 
+TEST(MalformedDataFile, RawDataFileOffsetMismatch) {
+  ScratchDir dir;
+  must("cd " + quote(dir.path()) +
+       " && qemu-img create -q -f qcow2 -o data_file=e.data,data_file_raw=on e.qcow2 1M"
+       " && qemu-io -c 'write -P 1 0 1M' e.qcow2");
+  const std::string img = dir / "e.qcow2";
+  const uint64_t l2 = first_l2(img);
+  patch_be64(img, l2 + 8, read_be64(img, l2 + 8) + 65536);  // guest 64 KiB -> host 128 KiB
+  const std::string err = expect_refused(img, {"data_file_raw", "guest offset 65536"});
+  EXPECT_EQ(run("cd " + quote(dir.path()) + " && qemu-img convert -O raw e.qcow2 x.raw").status, 1)
+      << "qemu-img refuses it too";
+}
+
 }  // namespace
 }  // namespace qflash::test
