@@ -44,6 +44,7 @@ struct Slot {
   ChunkPlan plan;
   std::vector<uint8_t> side;  // compressed streams
   unsigned pending = 0;       // reads, jobs or writes outstanding
+  bool decoding = false;      // its worker jobs decode (else they read)
 };
 
 struct TargetState {
@@ -174,26 +175,25 @@ Status Engine::start_chunk() {
   int i = pool_->acquire();
   Slot& s = slots_[size_t(i)];
   ++busy_slots_;
-  plan_chunk(guest, end - guest, std::move(extents_), s.plan);
-  extents_ = {};
+  plan_chunk(guest, end - guest, extents_, s.plan);
+  s.decoding = false;
   if (s.plan.all_zero()) {
     s.data = zeros_->buffer(0).data();
     ready(i);
     return {};
   }
   s.data = pool_->buffer(i).data();
+  for (const Span64& z : s.plan.zeros) std::memset(s.data + z.offset, 0, z.length);
+  s.side.resize(s.plan.side_bytes);
   if (s.plan.needs_worker_read) {
     s.pending = 1;
-    workers_->post(uint64_t(i), [&s](Decompressor& dec) -> Status {
-      std::vector<uint8_t> cbuf, cluster;
-      for (const Extent& e : s.plan.extents)
-        QF_TRY(read_extent(e, {s.data + (e.guest - s.plan.guest), e.length}, dec, cbuf, cluster));
+    workers_->post(uint64_t(i), [&s](Decompressor&) -> Status {
+      for (const PlannedRead& r : s.plan.reads)
+        QF_TRY(r.source->read_padded({(r.to_side ? s.side.data() : s.data) + r.offset, r.length}, r.host));
       return {};
     });
     return {};
   }
-  for (const Span64& z : s.plan.zeros) std::memset(s.data + z.offset, 0, z.length);
-  s.side.resize(s.plan.side_bytes);
   for (const PlannedRead& r : s.plan.reads) {
     Op op{OpKind::Read};
     op.slot = i;
@@ -219,6 +219,7 @@ void Engine::reads_done(int i) {
 
 void Engine::post_decodes(int i) {
   Slot& s = slots_[size_t(i)];
+  s.decoding = true;
   const size_t n = s.plan.decodes.size();
   const size_t jobs = (n + kDecodesPerJob - 1) / kDecodesPerJob;
   s.pending = unsigned(jobs);
@@ -456,11 +457,14 @@ Status Engine::on_jobs() {
   for (auto& d : workers_->take_done()) {
     const int i = int(d.tag);
     if (!d.status) fail_run(d.status.take_error());
-    if (--slots_[size_t(i)].pending > 0) continue;
-    if (error_.ok())
+    Slot& s = slots_[size_t(i)];
+    if (--s.pending > 0) continue;
+    if (!error_.ok())
+      finish_slot(i);
+    else if (s.decoding)
       ready(i);
     else
-      finish_slot(i);
+      reads_done(i);
   }
   return {};
 }
