@@ -50,10 +50,11 @@ Status parse_extensions(const Source& src, Qcow2Header& h, std::span<const uint8
     uint32_t type = load_be32(&area[pos]);
     uint32_t len = load_be32(&area[pos + 4]);
     pos += 8;
-    if (type == kExtEnd) break;
+    // qemu checks the length first, even of the end marker.
     if (len > area.size() - pos)
       return corrupt(src.name() + ": header extension " + hex(type) + " at " +
                      hex(base + pos - 8) + " is longer than the header area");
+    if (type == kExtEnd) break;
     auto data = area.subspan(pos, len);
     switch (type) {
       case kExtBackingFormat:
@@ -203,15 +204,16 @@ Result<Qcow2Header> read_qcow2_header(const Source& src) {
     return corrupt(n + ": backing file name offset " + hex(h.backing_file_offset) +
                    " lies outside the first cluster");
   uint64_t ext_end = h.backing_file_offset ? h.backing_file_offset : h.cluster_size();
-  std::vector<uint8_t> first(std::min<uint64_t>(h.cluster_size(), src.size()));
-  QF_TRY(src.read_exact(first, 0));
-  if (first.size() < h.header_length)
+  // Past the end of a short file the cluster reads as zeros, as in qemu
+  // (where a zero extension type ends the list).
+  std::vector<uint8_t> first(h.cluster_size());
+  QF_TRY(src.read_padded(first, 0));
+  if (src.size() < h.header_length)
     return corrupt(n + ": header of " + std::to_string(h.header_length) +
                    " bytes is cut short by the end of the file (" + std::to_string(src.size()) +
                    " bytes)");
   if (ext_end > h.header_length) {
-    auto area = std::span<const uint8_t>(first).subspan(
-        h.header_length, std::min<uint64_t>(ext_end, first.size()) - h.header_length);
+    auto area = std::span<const uint8_t>(first).subspan(h.header_length, ext_end - h.header_length);
     QF_TRY(parse_extensions(src, h, area, h.header_length));
   }
   if (h.backing_file_offset) {
@@ -219,7 +221,7 @@ Result<Qcow2Header> read_qcow2_header(const Source& src) {
         h.backing_file_size > h.cluster_size() - h.backing_file_offset)
       return corrupt(n + ": backing file name is " + std::to_string(h.backing_file_size) +
                      " bytes, longer than 1023 or past the first cluster");
-    if (h.backing_file_offset + h.backing_file_size > first.size())
+    if (h.backing_file_offset + h.backing_file_size > src.size())
       return corrupt(n + ": backing file name lies past the end of the file");
     h.backing_file.assign(first.begin() + long(h.backing_file_offset),
                           first.begin() + long(h.backing_file_offset + h.backing_file_size));

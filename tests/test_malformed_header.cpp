@@ -191,6 +191,21 @@ TEST_F(MalformedHeader, ExtensionOverrunsCluster) {
   expect_refused(img, {"header extension"});
 }
 
+TEST_F(MalformedHeader, EndMarkerWithBogusLength) {
+  // qemu checks an extension's length before its type, even for the end
+  // marker that follows the feature name table.
+  const int64_t table = find_bytes(img, {0x68, 0x03, 0xf8, 0x57});
+  ASSERT_GT(table, 0);
+  const auto bytes = read_file(img);
+  const uint64_t len = uint64_t(bytes[size_t(table) + 4]) << 24 | uint64_t(bytes[size_t(table) + 5]) << 16 |
+                       uint64_t(bytes[size_t(table) + 6]) << 8 | bytes[size_t(table) + 7];
+  const uint64_t marker = uint64_t(table) + 8 + ((len + 7) & ~uint64_t{7});
+  patch_be32(img, marker, 0);
+  patch_be32(img, marker + 4, 0x00ff0000);
+  EXPECT_EQ(run("qemu-img info " + img).status, 1) << "qemu-img refuses it too";
+  expect_refused(img, {"header extension", "longer than the header area"});
+}
+
 TEST_F(MalformedHeader, TruncatedHeader) {
   fs::resize_file(img, 50);
   expect_refused(img, {"too short"});
