@@ -28,16 +28,38 @@ std::string hex(uint64_t v) {
 }
 
 // A table of `count` entries of `entry` bytes at `offset` must be cluster
-// aligned and lie inside the file.
+// aligned (even when empty, as qemu's qcow2_validate_table demands) and lie
+// inside the file.
 Status check_table(const Source& src, const Qcow2Header& h, const char* what, uint64_t offset,
                    uint64_t count, uint64_t entry) {
-  if (count == 0) return {};
   if (offset & (h.cluster_size() - 1))
     return corrupt(src.name() + ": " + what + " offset " + hex(offset) + " is not cluster-aligned");
+  if (count == 0) return {};
   if (count > (UINT64_MAX - offset) / entry || offset + count * entry > src.size())
     return corrupt(src.name() + ": " + what + " at " + hex(offset) + " (" +
                    std::to_string(count * entry) + " bytes) lies past the end of the file (" +
                    std::to_string(src.size()) + " bytes; truncated?)");
+  return {};
+}
+
+// Walks the snapshot table the way qemu does when it opens an image
+// (qcow2_read_snapshots) and refuses what it refuses. Bytes past the end of
+// the file read as zeros there too.
+Status check_snapshots(const Source& src, const Qcow2Header& h) {
+  constexpr uint64_t kMaxExtraData = 1024, kMaxTableBytes = 64u << 20;
+  uint64_t offset = h.snapshots_offset;
+  for (uint32_t i = 0; i < h.nb_snapshots; ++i) {
+    offset = (offset + 7) & ~uint64_t{7};
+    uint8_t e[40];
+    QF_TRY(src.read_padded(e, offset));
+    const uint64_t extra = load_be32(e + 36);
+    if (extra > kMaxExtraData)
+      return corrupt(src.name() + ": snapshot " + std::to_string(i) + " has " +
+                     std::to_string(extra) + " bytes of extra data, more than 1024");
+    offset += sizeof e + extra + load_be16(e + 12) + load_be16(e + 14);
+    if (offset - h.snapshots_offset > kMaxTableBytes)
+      return corrupt(src.name() + ": snapshot table is larger than 64 MiB");
+  }
   return {};
 }
 
@@ -120,7 +142,7 @@ Status validate(const Source& src, const Qcow2Header& h) {
                      h.cluster_size()));
   if (h.nb_snapshots > kMaxSnapshots)
     return corrupt(n + ": " + std::to_string(h.nb_snapshots) + " snapshots, more than 65536");
-  if (h.nb_snapshots && (h.snapshots_offset & (h.cluster_size() - 1)))
+  if (h.snapshots_offset & (h.cluster_size() - 1))
     return corrupt(n + ": snapshot table offset " + hex(h.snapshots_offset) +
                    " is not cluster-aligned");
   if (h.nb_snapshots && h.snapshots_offset >= src.size())
@@ -227,6 +249,7 @@ Result<Qcow2Header> read_qcow2_header(const Source& src) {
                           first.begin() + long(h.backing_file_offset + h.backing_file_size));
   }
   QF_TRY(validate(src, h));
+  QF_TRY(check_snapshots(src, h));
   return h;
 }
 

@@ -138,6 +138,22 @@ TEST_F(MalformedHeader, SnapshotTableUnaligned) {
   expect_refused(img, {"snapshot table", "not cluster-aligned"});
 }
 
+TEST_F(MalformedHeader, EmptySnapshotTableUnaligned) {
+  patch_be64(img, kSnapshotsOffset, 0x10008);
+  EXPECT_EQ(run("qemu-img info " + img).status, 1) << "qemu-img refuses it too";
+  expect_refused(img, {"snapshot table", "not cluster-aligned"});
+}
+
+TEST_F(MalformedHeader, SnapshotExtraDataTooLarge) {
+  must("qemu-img snapshot -c one " + img);
+  const auto b = read_file(img);
+  uint64_t off = 0;
+  for (int i = 0; i < 8; ++i) off = off << 8 | b[kSnapshotsOffset + i];
+  patch_be32(img, off + 36, 4096);
+  EXPECT_EQ(run("qemu-img info " + img).status, 1) << "qemu-img refuses it too";
+  expect_refused(img, {"snapshot 0", "extra data"});
+}
+
 TEST_F(MalformedHeader, SnapshotTablePastEof) {
   patch_be32(img, kSnapshots, 3);
   patch_be64(img, kSnapshotsOffset, 1ull << 40);
