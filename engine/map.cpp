@@ -94,6 +94,8 @@ Result<std::vector<MapEntry>> build_map(Chain& chain) {
     else
       out.push_back(e);
   }
+  // qemu-img prints its first, still empty entry for a disk of size 0.
+  if (out.empty()) out.push_back(MapEntry{});
   return out;
 }
 
