@@ -102,7 +102,10 @@ Status parse_extensions(const Source& src, Qcow2Header& h, std::span<const uint8
 Status validate(const Source& src, const Qcow2Header& h) {
   const std::string& n = src.name();
   if (h.crypt_method != 0)
-    return unsupported(n + ": encrypted images (" + (h.crypt_method == 1 ? "AES" : "LUKS") +
+    return unsupported(n + ": encrypted images (" +
+                       (h.crypt_method == 1   ? std::string("AES")
+                        : h.crypt_method == 2 ? std::string("LUKS")
+                                              : "method " + std::to_string(h.crypt_method)) +
                        ") are not supported");
   if (uint64_t unknown = h.incompatible_features & ~kIncompatKnown) {
     std::string names;

@@ -114,7 +114,7 @@ TEST_F(MalformedHeader, AesEncryption) {
 
 TEST_F(MalformedHeader, UnknownCryptMethod) {
   patch_be32(img, kCryptMethod, 7);
-  expect_refused(img, {"encrypt"});
+  expect_refused(img, {"encrypted", "method 7"});
 }
 
 TEST_F(MalformedHeader, RefcountTablePastEof) {
