@@ -20,6 +20,7 @@ constexpr uint32_t kMaxSnapshots = 65536;
 constexpr uint32_t kMaxBackingName = 1023;
 constexpr uint32_t kV2HeaderLength = 72;
 constexpr uint32_t kV3HeaderLength = 104;
+constexpr size_t kFirstRead = 64u << 10;
 
 std::string hex(uint64_t v) {
   char buf[24];
@@ -172,8 +173,11 @@ bool has_qcow2_magic(const Source& src) {
 
 Result<Qcow2Header> read_qcow2_header(const Source& src) {
   const std::string& n = src.name();
-  uint8_t fixed[kV3HeaderLength + 8] = {};
-  QF_ASSIGN(size_t got, src.read_at(fixed, 0));
+  // One read covers the whole first cluster of most images (64 KiB
+  // clusters and smaller); larger clusters read the rest once known.
+  std::vector<uint8_t> first(kFirstRead, 0);
+  QF_ASSIGN(size_t got, src.read_at(first, 0));
+  const uint8_t* fixed = first.data();
   if (got < kV2HeaderLength)
     return corrupt(n + ": file is too short for a QCOW2 header (" + std::to_string(got) +
                    " bytes)");
@@ -231,8 +235,10 @@ Result<Qcow2Header> read_qcow2_header(const Source& src) {
   uint64_t ext_end = h.backing_file_offset ? h.backing_file_offset : h.cluster_size();
   // Past the end of a short file the cluster reads as zeros, as in qemu
   // (where a zero extension type ends the list).
-  std::vector<uint8_t> first(h.cluster_size());
-  QF_TRY(src.read_padded(first, 0));
+  if (h.cluster_size() > first.size()) {
+    first.resize(h.cluster_size());
+    QF_TRY(src.read_padded(std::span<uint8_t>(first).subspan(kFirstRead), kFirstRead));
+  }
   if (src.size() < h.header_length)
     return corrupt(n + ": header of " + std::to_string(h.header_length) +
                    " bytes is cut short by the end of the file (" + std::to_string(src.size()) +
