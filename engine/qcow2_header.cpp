@@ -35,7 +35,11 @@ Status check_table(const Source& src, const Qcow2Header& h, const char* what, ui
                    uint64_t count, uint64_t entry) {
   if (offset & (h.cluster_size() - 1))
     return corrupt(src.name() + ": " + what + " offset " + hex(offset) + " is not cluster-aligned");
-  if (count == 0) return {};
+  if (count == 0) {
+    if (offset > uint64_t(INT64_MAX))
+      return corrupt(src.name() + ": " + what + " offset " + hex(offset) + " is invalid");
+    return {};
+  }
   if (count > (UINT64_MAX - offset) / entry || offset + count * entry > src.size())
     return corrupt(src.name() + ": " + what + " at " + hex(offset) + " (" +
                    std::to_string(count * entry) + " bytes) lies past the end of the file (" +
@@ -123,6 +127,8 @@ Status validate(const Source& src, const Qcow2Header& h) {
     return corrupt(n + ": compression type bit set for the default (deflate) compression");
   if (h.compression != Codec::Deflate && !(h.incompatible_features & kIncompatCompression))
     return corrupt(n + ": compression type is zstd but its incompatible bit is not set");
+  if (h.data_file_raw() && !h.has_data_file())
+    return corrupt(n + ": data_file_raw is set but the image has no external data file");
   if (h.has_data_file() && !h.data_file)
     return corrupt(n + ": the image uses an external data file but does not name it");
 
@@ -149,6 +155,8 @@ Status validate(const Source& src, const Qcow2Header& h) {
   if (h.snapshots_offset & (h.cluster_size() - 1))
     return corrupt(n + ": snapshot table offset " + hex(h.snapshots_offset) +
                    " is not cluster-aligned");
+  if (h.snapshots_offset > uint64_t(INT64_MAX) - uint64_t(h.nb_snapshots) * 40)
+    return corrupt(n + ": snapshot table offset " + hex(h.snapshots_offset) + " is invalid");
   if (h.nb_snapshots && h.snapshots_offset >= src.size())
     return corrupt(n + ": snapshot table at " + hex(h.snapshots_offset) +
                    " lies past the end of the file");

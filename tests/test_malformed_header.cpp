@@ -154,6 +154,19 @@ TEST_F(MalformedHeader, SnapshotExtraDataTooLarge) {
   expect_refused(img, {"snapshot 0", "extra data"});
 }
 
+TEST_F(MalformedHeader, EmptySnapshotTableBeyondInt64) {
+  patch_be64(img, kSnapshotsOffset, 0xffffffffffff0000ull);
+  EXPECT_EQ(run("qemu-img info " + img).status, 1) << "qemu-img refuses it too";
+  expect_refused(img, {"snapshot table offset", "invalid"});
+}
+
+TEST_F(MalformedHeader, DataFileRawWithoutDataFile) {
+  patch_be64(img, 88, 2);  // autoclear: data_file_raw
+  EXPECT_EQ(run("qemu-img convert -O raw " + img + " " + (dir / "x.raw")).status, 1)
+      << "qemu-img refuses it too";
+  expect_refused(img, {"data_file_raw"});
+}
+
 TEST_F(MalformedHeader, SnapshotTablePastEof) {
   patch_be32(img, kSnapshots, 3);
   patch_be64(img, kSnapshotsOffset, 1ull << 40);
