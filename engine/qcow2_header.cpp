@@ -146,6 +146,8 @@ Status validate(const Source& src, const Qcow2Header& h) {
     return corrupt(n + ": L1 table has " + std::to_string(h.l1_size) + " entries, " +
                    std::to_string(l1_needed) + " are needed for the virtual size");
   QF_TRY(check_table(src, h, "L1 table", h.l1_table_offset, h.l1_size, 8));
+  if (h.refcount_table_clusters == 0)
+    return corrupt(n + ": the image has no refcount table");
   if (uint64_t(h.refcount_table_clusters) * h.cluster_size() > kMaxRefcountTableBytes)
     return corrupt(n + ": refcount table is too large");
   QF_TRY(check_table(src, h, "refcount table", h.refcount_table_offset, h.refcount_table_clusters,

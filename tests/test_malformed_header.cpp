@@ -127,6 +127,13 @@ TEST_F(MalformedHeader, RefcountTableHuge) {
   expect_refused(img, {"refcount table"});
 }
 
+TEST_F(MalformedHeader, NoRefcountTable) {
+  patch_be32(img, kRefcountClusters, 0);
+  EXPECT_EQ(run("qemu-img convert -O raw " + img + " " + (dir / "x.raw")).status, 1)
+      << "qemu-img refuses it too";
+  expect_refused(img, {"no refcount table"});
+}
+
 TEST_F(MalformedHeader, RefcountOrder7) {
   patch_be32(img, kRefcountOrder, 7);
   expect_refused(img, {"refcount order 7"});
