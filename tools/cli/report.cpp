@@ -37,7 +37,7 @@ std::string to_json(const RunReport& r) {
     const auto& t = r.targets[i];
     out += i ? ",\n    {" : "\n    {";
     out += "\"path\": \"" + json_escape(t.path) + "\", \"bytes\": " + std::to_string(t.bytes) +
-           ", \"seconds\": " + number(t.seconds) + ", \"mb_per_s\": " + mb_per_s(t.bytes, t.seconds) +
+           ", \"seconds\": " + number(t.seconds, 6) + ", \"mb_per_s\": " + mb_per_s(t.bytes, t.seconds) +
            ", \"status\": \"" + t.status + "\", \"error\": " + string_or_null(t.error) +
            ", \"verified\": " + (t.verified ? (*t.verified ? "true" : "false") : "null") + "}";
     bytes += t.bytes;
@@ -49,7 +49,7 @@ std::string to_json(const RunReport& r) {
   out += "  \"totals\": {\"targets\": " + std::to_string(r.targets.size()) +
          ", \"ok\": " + std::to_string(ok) + ", \"failed\": " + std::to_string(failed) +
          ", \"interrupted\": " + std::to_string(interrupted) + ", \"bytes\": " +
-         std::to_string(bytes) + ", \"seconds\": " + number(r.seconds) +
+         std::to_string(bytes) + ", \"seconds\": " + number(r.seconds, 6) +
          ", \"mb_per_s\": " + mb_per_s(bytes, r.seconds) + "},\n";
   out += "  \"exit_status\": " + std::to_string(r.exit_status) + "\n}\n";
   return out;
