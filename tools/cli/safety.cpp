@@ -80,6 +80,9 @@ Result<Identity> identify(const Chain& chain, const std::string& path, CheckedTa
     fs::path canon = fs::weakly_canonical(fs::absolute(path), ec);
     if (ec || !fs::is_directory(canon.parent_path()))
       return refuse(path, "its directory does not exist");
+    // A missing device node (a drive unplugged, a partition not yet there)
+    // must not become a regular file in /dev.
+    if (canon.string().starts_with("/dev/")) return refuse(path, "no such device");
     id.new_path = canon.string();
     return id;
   }
