@@ -69,6 +69,7 @@ TEST_P(MassCli, EveryTargetByteExactAndJsonReport) {
   EXPECT_EQ(json_query(r.out, "(d['totals']['targets'], d['totals']['ok'], d['totals']['failed'], "
                               "d['totals']['interrupted'], d['totals']['bytes'], d['exit_status'])"),
             "(3, 3, 0, 0, " + std::to_string(3 * size) + ", 0)");
+  EXPECT_EQ(json_query(r.out, "d['error']"), "None");
 }
 
 INSTANTIATE_TEST_SUITE_P(Images, MassCli,
@@ -129,6 +130,9 @@ TEST(MassCliOptions, BadImageWritesNothing) {
   EXPECT_NE(r.err.find(img), std::string::npos) << r.err;
   EXPECT_FALSE(fs::exists(dir / "t1.raw"));
   EXPECT_FALSE(fs::exists(dir / "t2.raw"));
+  // The --json report still comes, saying why.
+  EXPECT_EQ(json_query(r.out, "(d['targets'], d['exit_status'], d['image'] in d['error'])"),
+            "([], 1, True)");
   EXPECT_EQ(run(qflash_mass_bin() + " " + (dir / "missing.qcow2") + " " + (dir / "t1.raw")).status, 1);
   EXPECT_FALSE(fs::exists(dir / "t1.raw"));
 }

@@ -102,17 +102,30 @@ std::vector<OptionSpec> flash_options(FlashRequest& req, const char* prog) {
 }
 
 int flash(const char* prog, FlashRequest& req) {
+  RunReport run;
+  run.image = req.image;
+  // A run that never started: one line on stderr and, with --json, a report
+  // that says why (nothing was written).
+  auto refuse = [&](const Error& error) {
+    run.exit_status = fail(prog, error);
+    run.error = error.message;
+    if (req.json) std::fputs(to_json(run).c_str(), stdout);
+    return run.exit_status;
+  };
+
   auto chain = Chain::open(req.image, req.source);
-  if (!chain) return fail(prog, chain.error());
-  if (auto st = chain->validate(); !st) return fail(prog, st.error());
+  if (!chain) return refuse(chain.error());
+  run.virtual_size = chain->size();
+  if (auto st = chain->validate(); !st) return refuse(st.error());
 
   // Every refusal comes before the question, so nobody confirms in vain.
   auto checked = check_targets(*chain, req.targets);
-  if (!checked) return fail(prog, checked.error());
+  if (!checked) return refuse(checked.error());
   std::vector<std::string> devices;
   for (const auto& t : *checked)
     if (t.block_device) devices.push_back(t.path);
-  if (!req.yes && !confirm_block_devices(prog, devices)) return kBadInput;
+  if (!req.yes && !confirm_block_devices(prog, devices))
+    return refuse(Error{ErrorKind::Target, "block devices not confirmed; nothing written"});
 
   // The stop flag of this run: set by SIGINT/SIGTERM, read by the engine.
   std::atomic<bool> stop{false};
@@ -121,7 +134,7 @@ int flash(const char* prog, FlashRequest& req) {
   std::vector<WriteTarget> targets;
   for (const auto& path : req.targets) {
     auto t = open_target(path, chain->size(), {.allow_block_device = true});
-    if (!t) return fail(prog, t.error());
+    if (!t) return refuse(t.error());
     targets.push_back({std::move(t).value(), 0, chain->size()});
   }
 
@@ -132,43 +145,35 @@ int flash(const char* prog, FlashRequest& req) {
   req.write.record_digest = req.verify;
   auto written = write_image(*chain, targets, req.write);
   progress.finish();
-
-  RunReport run;
-  run.image = chain->name();
-  run.virtual_size = chain->size();
   if (!written) {
     // The image itself failed mid-way (a corrupt cluster): every target is
     // incomplete, and the fault is the image's, so the status is 1.
-    const int rc = fail(prog, written.error());
     for (const auto& path : req.targets)
       run.targets.push_back({path, 0, 0, "failed", written.error().message, {}});
-    run.exit_status = rc;
-    if (req.json) std::fputs(to_json(run).c_str(), stdout);
-    return rc;
+    return refuse(written.error());
   }
-  {
-    for (size_t i = 0; i < written->targets.size(); ++i) {
-      const TargetResult& r = written->targets[i];
-      TargetOutcome t;
-      t.path = r.path;
-      t.bytes = r.bytes;
-      t.seconds = r.seconds;
-      if (!r.status) {
-        t.status = "failed";
-        t.error = r.status.error().message;
-      } else if (written->interrupted && r.bytes < targets[i].length) {
-        t.status = "interrupted";
-      }
-      run.targets.push_back(std::move(t));
+
+  for (size_t i = 0; i < written->targets.size(); ++i) {
+    const TargetResult& r = written->targets[i];
+    TargetOutcome t;
+    t.path = r.path;
+    t.bytes = r.bytes;
+    t.seconds = r.seconds;
+    if (!r.status) {
+      t.status = "failed";
+      t.error = r.status.error().message;
+    } else if (written->interrupted && r.bytes < targets[i].length) {
+      t.status = "interrupted";
     }
-    if (req.verify && !stop) {
-      if (isatty(STDERR_FILENO)) std::fprintf(stderr, "%s: verifying\n", prog);
-      verify_all(run, *written, stop);
-    }
-    bool failed = false;
-    for (const auto& t : run.targets) failed |= t.status == "failed";
-    run.exit_status = written->interrupted || stop ? kInterrupted : failed ? kTargetsFailed : kOk;
+    run.targets.push_back(std::move(t));
   }
+  if (req.verify && !stop) {
+    if (isatty(STDERR_FILENO)) std::fprintf(stderr, "%s: verifying\n", prog);
+    verify_all(run, *written, stop);
+  }
+  bool failed = false;
+  for (const auto& t : run.targets) failed |= t.status == "failed";
+  run.exit_status = written->interrupted || stop ? kInterrupted : failed ? kTargetsFailed : kOk;
   run.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
 
   if (req.json) {

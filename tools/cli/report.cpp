@@ -30,7 +30,7 @@ std::string string_or_null(const std::optional<std::string>& s) {
 
 std::string to_json(const RunReport& r) {
   std::string out = "{\n  \"image\": \"" + json_escape(r.image) + "\",\n  \"virtual_size\": " +
-                    std::to_string(r.virtual_size) + ",\n  \"targets\": [";
+                    (r.virtual_size ? std::to_string(*r.virtual_size) : "null") + ",\n  \"targets\": [";
   uint64_t bytes = 0;
   size_t ok = 0, failed = 0, interrupted = 0;
   for (size_t i = 0; i < r.targets.size(); ++i) {
@@ -51,7 +51,8 @@ std::string to_json(const RunReport& r) {
          ", \"interrupted\": " + std::to_string(interrupted) + ", \"bytes\": " +
          std::to_string(bytes) + ", \"seconds\": " + number(r.seconds, 6) +
          ", \"mb_per_s\": " + mb_per_s(bytes, r.seconds) + "},\n";
-  out += "  \"exit_status\": " + std::to_string(r.exit_status) + "\n}\n";
+  out += "  \"exit_status\": " + std::to_string(r.exit_status) + ",\n";
+  out += "  \"error\": " + string_or_null(r.error) + "\n}\n";
   return out;
 }
 

@@ -21,10 +21,11 @@ struct TargetOutcome {
 
 struct RunReport {
   std::string image;
-  uint64_t virtual_size = 0;
+  std::optional<uint64_t> virtual_size;  // empty if the image did not open
   std::vector<TargetOutcome> targets;
   double seconds = 0;  // the whole write (and verification), wall clock
   int exit_status = 0;
+  std::optional<std::string> error;  // why the run as a whole failed
 };
 
 std::string to_json(const RunReport& report);
