@@ -3,6 +3,7 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <cerrno>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -41,7 +42,18 @@ void verify_all(RunReport& run, const WriteReport& written, const std::atomic<bo
     if (run.targets[i].status != "ok") continue;
     threads.emplace_back([&, i] {
       TargetOutcome& t = run.targets[i];
-      auto v = verify_target(t.path, written.targets[i].pieces, &stop);
+      const auto& pieces = written.targets[i].pieces;
+      uint64_t covered = 0;
+      for (const auto& p : pieces) covered += p.length;
+      // Bytes without a checksum could not be checked: never call them good.
+      if (covered < t.bytes) {
+        t.status = "failed";
+        t.error = "verify: " + t.path + ": no checksum recorded for " +
+                  std::to_string(t.bytes - covered) + " of its bytes";
+        t.verified = false;
+        return;
+      }
+      auto v = verify_target(t.path, pieces, &stop);
       if (!v) {
         if (v.error().kind == ErrorKind::Interrupted) return;
         t.status = "failed";
@@ -118,8 +130,13 @@ int flash(const char* prog, FlashRequest& req) {
   run.virtual_size = chain->size();
   if (auto st = chain->validate(); !st) return refuse(st.error());
 
+  // What each target receives: {guest start, length}; the whole disk.
+  std::vector<std::pair<uint64_t, uint64_t>> ranges(req.targets.size(), {0, chain->size()});
+  std::vector<uint64_t> needed;
+  for (const auto& r : ranges) needed.push_back(r.second);
+
   // Every refusal comes before the question, so nobody confirms in vain.
-  auto checked = check_targets(*chain, req.targets);
+  auto checked = check_targets(*chain, req.targets, needed);
   if (!checked) return refuse(checked.error());
   std::vector<std::string> devices;
   for (const auto& t : *checked)
@@ -132,10 +149,10 @@ int flash(const char* prog, FlashRequest& req) {
   StopOnSignal on_signal(stop);
 
   std::vector<WriteTarget> targets;
-  for (const auto& path : req.targets) {
-    auto t = open_target(path, chain->size(), {.allow_block_device = true});
+  for (size_t i = 0; i < req.targets.size(); ++i) {
+    auto t = open_target(req.targets[i], ranges[i].second, {.allow_block_device = true});
     if (!t) return refuse(t.error());
-    targets.push_back({std::move(t).value(), 0, chain->size()});
+    targets.push_back({std::move(t).value(), ranges[i].first, ranges[i].second});
   }
 
   const auto t0 = std::chrono::steady_clock::now();

@@ -71,7 +71,8 @@ bool part_of_image(const Chain& chain, dev_t dev, ino_t ino) {
   return false;
 }
 
-Result<Identity> identify(const Chain& chain, const std::string& path, CheckedTarget& out) {
+Result<Identity> identify(const Chain& chain, const std::string& path, uint64_t needed,
+                          CheckedTarget& out) {
   Identity id;
   struct stat st;
   if (::stat(path.c_str(), &st) != 0) {
@@ -111,23 +112,24 @@ Result<Identity> identify(const Chain& chain, const std::string& path, CheckedTa
   Fd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
   if (!fd.valid()) return io_error("open " + path, errno);
   if (::ioctl(fd.get(), BLKGETSIZE64, &out.size) < 0) return io_error("size of " + path, errno);
-  if (out.size < chain.size())
+  if (out.size < needed)
     return refuse(path, "the device holds " + human_size(out.size) + " (" +
                             std::to_string(out.size) + " bytes), the image needs " +
-                            human_size(chain.size()) + " (" + std::to_string(chain.size()) +
-                            " bytes)");
+                            human_size(needed) + " (" + std::to_string(needed) + " bytes)");
   return id;
 }
 
 }  // namespace
 
 Result<std::vector<CheckedTarget>> check_targets(const Chain& chain,
-                                                 const std::vector<std::string>& paths) {
+                                                 const std::vector<std::string>& paths,
+                                                 const std::vector<uint64_t>& needed) {
   std::vector<CheckedTarget> out;
   std::vector<Identity> seen;
-  for (const auto& path : paths) {
+  for (size_t n = 0; n < paths.size(); ++n) {
+    const std::string& path = paths[n];
     CheckedTarget t{path};
-    QF_ASSIGN(Identity id, identify(chain, path, t));
+    QF_ASSIGN(Identity id, identify(chain, path, needed[n], t));
     for (size_t i = 0; i < seen.size(); ++i)
       if (overlap(id, seen[i]))
         return refuse(path, "it is the same device or file as " + out[i].path);

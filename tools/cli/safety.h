@@ -16,9 +16,11 @@ struct CheckedTarget {
   uint64_t size = 0;  // of a block device; 0 for files
 };
 
-// Checks `paths` as targets for `chain`; the first refusal comes back as an
-// ErrorKind::Target error naming the path and the reason.
+// Checks `paths` as targets for `chain`, where paths[i] receives needed[i]
+// bytes; the first refusal comes back as an ErrorKind::Target error naming
+// the path and the reason.
 Result<std::vector<CheckedTarget>> check_targets(const Chain& chain,
-                                                 const std::vector<std::string>& paths);
+                                                 const std::vector<std::string>& paths,
+                                                 const std::vector<uint64_t>& needed);
 
 }  // namespace qflash::cli
