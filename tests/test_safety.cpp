@@ -121,6 +121,24 @@ TEST_F(Safety, WritesLoopDeviceWithYesAndVerifies) {
   EXPECT_TRUE(std::all_of(bytes.begin() + kImageSize, bytes.end(), [](uint8_t b) { return b == 0xff; }));
 }
 
+// Zeros are written to a device by default (an exact copy); --sparse leaves
+// what was there (for pre-zeroed drives).
+TEST_F(Safety, SparseLeavesZeroRegionsOfDevices) {
+  const std::string img = dir_ / "zeros.qcow2";
+  must("qemu-img create -q -f qcow2 " + img + " 12M");
+  must("qemu-io -c 'write -P 0x6b 0 1M' -c 'write -z 4M 1M' " + img);
+  LoopDevice exact(device_file("exact.img", 16u << 20)), sparse(device_file("sparse.img", 16u << 20));
+  CommandResult r = run(qflash_bin() + " write --yes " + img + " " + exact.path());
+  ASSERT_EQ(r.status, 0) << r.err;
+  r = mass("--yes --sparse " + img + " " + sparse.path());
+  ASSERT_EQ(r.status, 0) << r.err;
+  const std::vector<uint8_t> a = read_file(dir_ / "exact.img"), b = read_file(dir_ / "sparse.img");
+  for (const auto* bytes : {&a, &b})
+    EXPECT_EQ(std::count(bytes->begin(), bytes->begin() + (1 << 20), 0x6b), 1 << 20);
+  EXPECT_EQ(std::count(a.begin() + (1 << 20), a.begin() + (12 << 20), 0), 11 << 20);
+  EXPECT_EQ(std::count(b.begin() + (8 << 20), b.begin() + (12 << 20), 0xff), 4 << 20);
+}
+
 TEST_F(Safety, BlockDeviceWithoutYesAndNoTerminalIsRefused) {
   LoopDevice loop(device_file("dev.img", 8u << 20));
   CommandResult r = mass(img_ + " " + loop.path());

@@ -68,9 +68,13 @@ void Progress::draw() {
   // Back to the first line of the previous drawing, then overwrite it.
   if (lines_drawn_) out += "\x1b[" + std::to_string(lines_drawn_) + "A";
   uint64_t done = 0, total = 0;
+  ended_.resize(last_.size());
   for (size_t i = 0; i < last_.size() && i < paths_.size(); ++i) {
     const auto& p = last_[i];
-    out += "\r\x1b[2K" + line(paths_[i], width, p.done, p.total, seconds, p.failed) + "\n";
+    // A target's rate stops with it, not with the slowest one.
+    if (!ended_[i] && (p.failed || p.done == p.total)) ended_[i] = seconds;
+    const double own = ended_[i] ? ended_[i] : seconds;
+    out += "\r\x1b[2K" + line(paths_[i], width, p.done, p.total, own, p.failed) + "\n";
     if (!p.failed) {
       done += p.done;
       total += p.total;

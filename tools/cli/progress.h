@@ -27,6 +27,7 @@ class Progress {
   std::vector<std::string> paths_;
   bool live_;
   std::vector<TargetProgress> last_;
+  std::vector<double> ended_;  // seconds at which each target ended, 0 while running
   std::chrono::steady_clock::time_point start_, drawn_at_;
   size_t lines_drawn_ = 0;
 };
