@@ -101,6 +101,24 @@ TEST(MassCliOptions, OptionsAnywhereAndDoubleDash) {
   EXPECT_EQ(json_query(r.out, "d['targets'][0]['status']"), "ok");
 }
 
+TEST(MassCliOptions, SameFileTwiceAndOddNames) {
+  ScratchDir dir;
+  std::string img = make_image(dir, {"zstd", 65536});
+  qemu_raw(img, dir / "want.raw");
+  write_file(dir / "a.raw", {1, 2, 3});
+  fs::create_hard_link(dir / "a.raw", dir / "hard.raw");
+  CommandResult r = run(qflash_mass_bin() + " " + img + " " + (dir / "a.raw") + " " + (dir / "hard.raw"));
+  EXPECT_EQ(r.status, 1);
+  EXPECT_NE(r.err.find("same device or file as"), std::string::npos) << r.err;
+  EXPECT_EQ(read_file(dir / "a.raw"), (std::vector<uint8_t>{1, 2, 3}));
+  // Names JSON must escape.
+  const std::string odd = dir / "q\"uote\\back\tslash.raw";
+  r = run(qflash_mass_bin() + " --json " + img + " " + quote(odd));
+  ASSERT_EQ(r.status, 0) << r.err;
+  EXPECT_EQ(json_query(r.out, "d['targets'][0]['path']"), odd);
+  EXPECT_EQ(first_difference(dir / "want.raw", odd), -1);
+}
+
 TEST(MassCliOptions, HelpAndUsageErrors) {
   for (const std::string& cmd : {qflash_mass_bin(), qflash_bin() + " write"}) {
     CommandResult r = run(cmd + " --help");
