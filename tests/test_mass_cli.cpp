@@ -27,6 +27,8 @@ struct ImageKind {
   uint64_t cluster;
 };
 
+void PrintTo(const ImageKind& k, std::ostream* os) { *os << k.compression << "/" << k.cluster; }
+
 std::string make_image(const ScratchDir& dir, const ImageKind& k) {
   std::string img = dir / "disk.qcow2";
   const uint64_t c = k.cluster;
