@@ -76,7 +76,7 @@ TEST(MassVerify, BlockDeviceReadWithODirect) {
   ScratchDir dir;
   std::string img = make_image(dir);
   write_file(dir / "disk.img", std::vector<uint8_t>(32u << 20, 0xff));
-  LoopDevice loop(dir / "disk.img");
+  LoopDisk loop(dir / "disk.img");
   ASSERT_FALSE(loop.path().empty());
   Written w = write_with_digest(img, loop.path());
   auto v = verify_target(loop.path(), w.pieces);

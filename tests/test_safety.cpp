@@ -108,7 +108,7 @@ class Safety : public testing::Test {
 };
 
 TEST_F(Safety, WritesLoopDeviceWithYesAndVerifies) {
-  LoopDevice loop(device_file("dev.img", 8u << 20));
+  LoopDisk loop(device_file("dev.img", 8u << 20));
   ASSERT_FALSE(loop.path().empty());
   CommandResult r = mass("--yes --verify --json " + img_ + " " + loop.path());
   ASSERT_EQ(r.status, 0) << r.err;
@@ -127,7 +127,7 @@ TEST_F(Safety, SparseLeavesZeroRegionsOfDevices) {
   const std::string img = dir_ / "zeros.qcow2";
   must("qemu-img create -q -f qcow2 " + img + " 12M");
   must("qemu-io -c 'write -P 0x6b 0 1M' -c 'write -z 4M 1M' " + img);
-  LoopDevice exact(device_file("exact.img", 16u << 20)), sparse(device_file("sparse.img", 16u << 20));
+  LoopDisk exact(device_file("exact.img", 16u << 20)), sparse(device_file("sparse.img", 16u << 20));
   CommandResult r = run(qflash_bin() + " write --yes " + img + " " + exact.path());
   ASSERT_EQ(r.status, 0) << r.err;
   r = mass("--yes --sparse " + img + " " + sparse.path());
@@ -140,7 +140,7 @@ TEST_F(Safety, SparseLeavesZeroRegionsOfDevices) {
 }
 
 TEST_F(Safety, BlockDeviceWithoutYesAndNoTerminalIsRefused) {
-  LoopDevice loop(device_file("dev.img", 8u << 20));
+  LoopDisk loop(device_file("dev.img", 8u << 20));
   CommandResult r = mass(img_ + " " + loop.path());
   EXPECT_EQ(r.status, 1);
   EXPECT_NE(r.err.find("--yes"), std::string::npos) << r.err;
@@ -153,7 +153,7 @@ TEST_F(Safety, BlockDeviceWithoutYesAndNoTerminalIsRefused) {
 // On a terminal (a pseudo-terminal here) the devices are listed and only a
 // typed "yes" goes on.
 TEST_F(Safety, TerminalConfirmation) {
-  LoopDevice loop(device_file("dev.img", 8u << 20));
+  LoopDisk loop(device_file("dev.img", 8u << 20));
   const std::vector<std::string> argv{qflash_mass_bin(), img_, loop.path()};
   CommandResult r = run_on_terminal(argv, "Type 'yes'", "no\n");
   EXPECT_EQ(r.status, 1) << r.out;
@@ -169,7 +169,7 @@ TEST_F(Safety, TerminalConfirmation) {
 TEST_F(Safety, MountedDeviceIsRefused) {
   std::string file = device_file("fs.img", 8u << 20);
   must("mkfs.ext4 -q -F " + quote(file));
-  LoopDevice loop(file);
+  LoopDisk loop(file);
   fs::create_directory(dir_ / "mnt");
   Mount mnt(loop.path(), dir_ / "mnt");
   CommandResult r = mass("--yes " + img_ + " " + loop.path());
@@ -181,7 +181,7 @@ TEST_F(Safety, MountedDeviceIsRefused) {
 TEST_F(Safety, DiskWithMountedPartitionIsRefused) {
   std::string file = device_file("disk.img", 16u << 20);
   must("sgdisk -q -n 1:2048:+8M " + quote(file));
-  LoopDevice loop(file, true);
+  LoopDisk loop(file, true);
   ASSERT_FALSE(loop.path().empty());
   const std::string part = first_partition(dir_, loop.path());
   if (part.empty()) GTEST_SKIP() << "this kernel reads no partition tables";
@@ -199,7 +199,7 @@ TEST_F(Safety, DiskWithMountedPartitionIsRefused) {
 TEST_F(Safety, SameDeviceTwiceIsRefused) {
   std::string file = device_file("disk.img", 16u << 20);
   must("sgdisk -q -n 1:2048:+8M " + quote(file));
-  LoopDevice loop(file, true);
+  LoopDisk loop(file, true);
   ASSERT_FALSE(loop.path().empty());
   fs::create_symlink(loop.path(), dir_ / "link");
   const std::vector<uint8_t> before = read_file(file);
@@ -224,7 +224,7 @@ TEST_F(Safety, MissingDeviceIsNotCreated) {
 }
 
 TEST_F(Safety, SmallDeviceIsRefused) {
-  LoopDevice loop(device_file("small.img", 2u << 20));
+  LoopDisk loop(device_file("small.img", 2u << 20));
   CommandResult r = mass("--yes " + img_ + " " + loop.path());
   EXPECT_EQ(r.status, 1);
   EXPECT_NE(r.err.find("the image needs 4 MiB"), std::string::npos) << r.err;
@@ -247,7 +247,7 @@ TEST_F(Safety, ImageFilesAreRefused) {
     EXPECT_EQ(fs::last_write_time(target), before);
   }
   // A loop device over a backing file is that file too.
-  LoopDevice loop(base);
+  LoopDisk loop(base);
   CommandResult r = mass("--yes " + top + " " + loop.path());
   EXPECT_EQ(r.status, 1);
   EXPECT_NE(r.err.find("loop device on"), std::string::npos) << r.err;

@@ -4,12 +4,12 @@
 
 namespace qflash::test {
 
-LoopDevice::LoopDevice(const std::string& file, bool partitions) {
+LoopDisk::LoopDisk(const std::string& file, bool partitions) {
   path_ = must(std::string("losetup -f --show ") + (partitions ? "-P " : "") + quote(file));
   while (!path_.empty() && path_.back() == '\n') path_.pop_back();
 }
 
-LoopDevice::~LoopDevice() {
+LoopDisk::~LoopDisk() {
   if (!path_.empty()) must("losetup -d " + quote(path_));
 }
 

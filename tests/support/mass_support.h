@@ -10,12 +10,12 @@ namespace qflash::test {
 
 // `losetup -f --show` on `file` (with -P: partitions scanned); detached at
 // the end. path() is empty if attaching failed (the test has failed then).
-class LoopDevice {
+class LoopDisk {
  public:
-  explicit LoopDevice(const std::string& file, bool partitions = false);
-  ~LoopDevice();
-  LoopDevice(const LoopDevice&) = delete;
-  LoopDevice& operator=(const LoopDevice&) = delete;
+  explicit LoopDisk(const std::string& file, bool partitions = false);
+  ~LoopDisk();
+  LoopDisk(const LoopDisk&) = delete;
+  LoopDisk& operator=(const LoopDisk&) = delete;
   const std::string& path() const { return path_; }
 
  private:
