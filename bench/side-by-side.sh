@@ -22,9 +22,7 @@ for p in dosfstools mtools e2fsprogs gdisk qemu-utils time util-linux; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" ||
     DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "$p" >/dev/null
 done
-[ -x "$bin/qflash" ] || tools/build.sh
-mass=("$bin/qflash-mass" --yes)
-[ -x "$bin/qflash-mass" ] || mass=("$bin/mass_driver")  # the engine alone until qflash-mass is built
+[ -x "$bin/qflash-mass" ] || tools/build.sh
 mkdir -p "$work"
 cd "$work"
 
@@ -73,7 +71,7 @@ ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a / b }'; }
 # sys seconds, its children included) and rss (peak, MiB).
 measure() {
   local user sys kib
-  /usr/bin/time -f "%e %U %S %M" -o stats.txt "$@" >/dev/null
+  /usr/bin/time -f "%e %U %S %M" -o stats.txt "$@" >/dev/null 2>run.err || { cat run.err stats.txt >&2; exit 1; }
   read -r wall user sys kib < <(tail -1 stats.txt)
   cpu=$(awk -v a="$user" -v b="$sys" 'BEGIN { printf "%.2f", a + b }')
   rss=$((kib / 1024))
@@ -106,7 +104,6 @@ check "${devs[@]}"
 dd_wall=$wall
 row "dd of the raw, $targets targets" "$wall" "$cpu"
 rss_max=0
-name=$(basename "${mass[0]}")
 for c in deflate zstd; do
   img="disk-$c.qcow2"
   fresh "${devs[0]}"
@@ -125,11 +122,11 @@ for c in deflate zstd; do
   q4=$wall q4c=$cpu
   row "$c: $targets parallel qemu-img" "$wall" "$cpu"
   fresh "${devs[@]}"
-  measure "${mass[@]}" "$img" "${devs[@]}"
+  measure "$bin/qflash-mass" --yes "$img" "${devs[@]}"
   check "${devs[@]}"
   ((rss > rss_max)) && rss_max=$rss
-  row "$c: $name, $targets targets" "$wall" "$cpu" \
+  row "$c: qflash-mass, $targets targets" "$wall" "$cpu" \
       "$(ratio "$wall" "$q4")x qemu-img (goal <= 0.35); cpu $(ratio "$cpu" "$q4c")x; $(ratio "$wall" "$dd_wall")x dd (goal <= 1.3); RSS $rss MiB"
 done
-echo "peak RSS of $name: $rss_max MiB (goal <= 300); every target checked byte-exact"
+echo "peak RSS of qflash-mass: $rss_max MiB (goal <= 300); every target checked byte-exact"
 echo "load average at the end: $(cut -d' ' -f1-3 /proc/loadavg) (other work on the machine slows every row)"

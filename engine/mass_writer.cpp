@@ -135,7 +135,7 @@ Status Engine::setup() {
   zeros_ = std::make_unique<BufferPool>(std::move(zeros));
   slots_.resize(count);
 
-  const unsigned depth = std::clamp(options_.queue_depth, 2u, 4096u);  // io_uring's limit is 32768
+  const unsigned depth = std::clamp(options_.queue_depth, 1u, 4096u);  // io_uring's limit is 32768
   QF_ASSIGN(auto ring, Ring::create(depth + 1));  // + the eventfd read
   ring_ = std::make_unique<Ring>(std::move(ring));
   ops_ = std::make_unique<OpQueue>(*ring_, depth);

@@ -94,7 +94,7 @@ TEST(EngineMemory, SmallPoolOneWorkerShallowQueueStillExact) {
   WriteOptions options;
   options.memory = 1u << 20;
   options.jobs = 1;
-  options.queue_depth = 2;
+  options.queue_depth = 1;
   auto report = engine_write(dir / "img.qcow2", {{dir / "a.raw"}, {dir / "b.raw"}}, options);
   ASSERT_TRUE(report) << report.error().message;
   EXPECT_EQ(first_difference(dir / "src.raw", dir / "a.raw"), -1);
