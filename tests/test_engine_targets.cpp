@@ -121,6 +121,23 @@ TEST(EngineTargets, StopFlagEndsTheRunInterrupted) {
   EXPECT_LT(report->targets[0].bytes, kSize);
 }
 
+TEST(EngineTargets, StopMidRunDrainsAndFlushes) {
+  ScratchDir dir;
+  make_image(dir);
+  std::atomic<bool> stop{false};
+  WriteOptions options;
+  options.memory = 1u << 20;  // small chunks, few in flight
+  options.stop = &stop;
+  options.progress = [&](const std::vector<TargetProgress>&) { stop = true; };
+  auto report = engine_write(dir / "img.qcow2", {{dir / "a.raw"}, {dir / "b.raw"}}, options);
+  ASSERT_TRUE(report) << report.error().message;
+  EXPECT_TRUE(report->interrupted);
+  for (const auto& r : report->targets) {
+    EXPECT_TRUE(r.status.ok());
+    EXPECT_LT(r.bytes, kSize);
+  }
+}
+
 TEST(EngineTargets, ProgressIsReportedToTheEnd) {
   ScratchDir dir;
   make_image(dir);
