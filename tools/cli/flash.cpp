@@ -13,6 +13,13 @@ int flash(const char* prog, FlashRequest& req) {
   if (!chain) return fail(prog, chain.error());
   if (auto st = chain->validate(); !st) return fail(prog, st.error());
 
+  std::vector<std::pair<uint64_t, uint64_t>> ranges(req.targets.size(), {0, chain->size()});
+  if (!req.partitions.numbers.empty()) {
+    auto r = partition_ranges(prog, *chain, req.partitions, req.targets.size());
+    if (!r) return fail(prog, r.error());
+    ranges = std::move(r).value();
+  }
+
   std::vector<std::string> devices;
   for (const auto& path : req.targets) {
     dev_t dev;
@@ -27,10 +34,10 @@ int flash(const char* prog, FlashRequest& req) {
   if (!req.yes && !confirm_block_devices(prog, devices)) return kBadInput;
 
   std::vector<WriteTarget> targets;
-  for (const auto& path : req.targets) {
-    auto t = open_target(path, chain->size(), {.allow_block_device = true});
+  for (size_t i = 0; i < req.targets.size(); ++i) {
+    auto t = open_target(req.targets[i], ranges[i].second, {.allow_block_device = true});
     if (!t) return fail(prog, t.error());
-    targets.push_back({std::move(t).value(), 0, chain->size()});
+    targets.push_back({std::move(t).value(), ranges[i].first, ranges[i].second});
   }
   auto report = write_image(*chain, targets, req.write);
   if (!report) return fail(prog, report.error());

@@ -7,6 +7,7 @@
 
 #include "engine/mass_writer.h"
 #include "io/source.h"
+#include "tools/cli/partition_ranges.h"
 
 namespace qflash::cli {
 
@@ -17,6 +18,7 @@ struct FlashRequest {
   WriteOptions write;
   bool yes = false;
   bool json = false;
+  PartitionChoice partitions;  // --partition: these instead of the whole disk
 };
 
 // Returns the process exit code; prints errors, progress and the report.
