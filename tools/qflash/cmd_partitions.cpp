@@ -59,6 +59,7 @@ void print_human(const Chain& chain, const PartitionTable& t) {
       line += c < 3 ? pad + cell : cell + (c + 1 < r.size() ? pad : "");
       if (c + 1 < r.size()) line += "  ";
     }
+    line.erase(line.find_last_not_of(' ') + 1);
     std::printf("%s\n", line.c_str());
   }
 }
