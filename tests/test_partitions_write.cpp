@@ -1,0 +1,167 @@
+// qflash write --partition N=TARGET: each partition's bytes equal what dd
+// extracts from qemu-img's raw output; wrong numbers and small targets are
+// refused before anything is written.
+#include <gtest/gtest.h>
+
+#include <sys/stat.h>
+
+#include "tests/test_partitions_disks.h"
+
+namespace qflash::test {
+namespace {
+
+// `qemu_raw`'s bytes of [first, last] sectors, cut out by dd.
+std::string dd_partition(const ScratchDir& dir, const std::string& raw, uint64_t first,
+                         uint64_t last, uint32_t ss) {
+  std::string out = dir / ("want-" + std::to_string(first) + ".bin");
+  must("dd if=" + quote(raw) + " of=" + quote(out) + " bs=" + std::to_string(ss) + " skip=" +
+       std::to_string(first) + " count=" + std::to_string(last - first + 1) + " status=none");
+  return out;
+}
+
+struct Pick {
+  unsigned number;
+  uint64_t first, last;
+};
+
+void expect_partitions_written(const ScratchDir& dir, const std::string& image,
+                               const std::vector<Pick>& picks, uint32_t ss) {
+  std::string oracle = dir / "oracle.raw";
+  qemu_raw(image, oracle);
+  std::string cmd = qflash_bin() + " write " + quote(image);
+  for (const auto& p : picks)
+    cmd += " --partition " + std::to_string(p.number) + "=" + quote(dir / ("p" + std::to_string(p.number)));
+  CommandResult r = run(cmd);
+  ASSERT_EQ(r.status, 0) << r.err;
+  for (const auto& p : picks) {
+    SCOPED_TRACE("partition " + std::to_string(p.number));
+    std::string got = dir / ("p" + std::to_string(p.number));
+    std::string want = dd_partition(dir, oracle, p.first, p.last, ss);
+    EXPECT_EQ(fs::file_size(got), (p.last - p.first + 1) * ss);
+    EXPECT_EQ(first_difference(want, got), -1);
+  }
+}
+
+TEST(PartitionWrite, GptPartitionsEqualDdOfQemuRaw) {
+  ScratchDir dir;
+  std::string raw = make_gpt5(dir);
+  expect_partitions_written(dir, convert(raw, dir / "gpt5.qcow2", true),
+                            {{1, 2048, 10239}, {2, 10240, 43007}, {5, 75776, 131038}}, 512);
+}
+
+TEST(PartitionWrite, MbrPrimaryAndLogicalsEqualDdOfQemuRaw) {
+  ScratchDir dir;
+  std::string raw = make_mbr(dir);
+  // Data at both ends of partitions 1, 5 and 7, where sfdisk put them.
+  const std::vector<Pick> picks = {{1, 2048, 18431}, {5, 36864, 45055}, {7, 61440, 86015}};
+  const std::string dump = must("sfdisk -d " + raw);
+  for (const auto& p : picks) {
+    ASSERT_TRUE(std::regex_search(dump, std::regex("raw" + std::to_string(p.number) + " : start= +" +
+                                                   std::to_string(p.first) + ", size= +" +
+                                                   std::to_string(p.last - p.first + 1) + ",")))
+        << dump;
+    scribble(raw, p.first, p.last, 512);
+  }
+  expect_partitions_written(dir, convert(raw, dir / "mbr.qcow2", false), picks, 512);
+}
+
+TEST(PartitionWrite, Gpt4096ByteSectors) {
+  ScratchDir dir;
+  std::string raw = make_gpt4k(dir);
+  expect_partitions_written(dir, convert(raw, dir / "gpt4k.qcow2", true), {{2, 1280, 3327}}, 4096);
+}
+
+TEST(PartitionWrite, DamagedPrimaryGptStillWritesWithWarning) {
+  ScratchDir dir;
+  std::string raw = make_gpt5(dir);
+  patch_file(raw, 512 + 60, {0xff});
+  std::string img = convert(raw, dir / "damaged.qcow2", true);
+  CommandResult r = run(qflash_bin() + " write " + img + " --partition 3=" + quote(dir / "p3"));
+  ASSERT_EQ(r.status, 0) << r.err;
+  EXPECT_NE(r.err.find("warning"), std::string::npos) << r.err;
+  EXPECT_EQ(first_difference(dd_partition(dir, raw, 43008, 59391, 512), dir / "p3"), -1);
+}
+
+TEST(PartitionWrite, UnknownPartitionRefusedNamingTheOthers) {
+  ScratchDir dir;
+  std::string img = convert(make_mbr(dir), dir / "mbr.qcow2", false);
+  CommandResult r = run(qflash_bin() + " write " + img + " --partition 1=" + quote(dir / "a") +
+                        " --partition 9=" + quote(dir / "b"));
+  EXPECT_EQ(r.status, 1);
+  EXPECT_NE(r.err.find("no partition 9 (partitions: 1, 2, 3, 4, 5, 6, 7)"), std::string::npos) << r.err;
+  EXPECT_FALSE(fs::exists(dir / "a"));
+  EXPECT_FALSE(fs::exists(dir / "b"));
+}
+
+TEST(PartitionWrite, DiskWithoutTableRefused) {
+  ScratchDir dir;
+  std::string img = dir / "blank.qcow2";
+  must("qemu-img create -q -f qcow2 " + img + " 4M");
+  CommandResult r = run(qflash_bin() + " write " + img + " --partition 1=" + quote(dir / "a"));
+  EXPECT_EQ(r.status, 1);
+  EXPECT_NE(r.err.find("no partition table"), std::string::npos) << r.err;
+  EXPECT_FALSE(fs::exists(dir / "a"));
+}
+
+TEST(PartitionWrite, BadArgumentsRefused) {
+  ScratchDir dir;
+  std::string img = dir / "blank.qcow2";
+  must("qemu-img create -q -f qcow2 " + img + " 4M");
+  for (const std::string args : {"--partition 0=x", "--partition x=y", "--partition 1=",
+                                 "--partition 1", "--partition 1=x --partition 2=x",
+                                 "--partition 1=x extra"}) {
+    SCOPED_TRACE(args);
+    CommandResult r = run("cd " + quote(dir.path().string()) + " && " + qflash_bin() + " write " +
+                          img + " " + args);
+    EXPECT_EQ(r.status, 1);
+    EXPECT_FALSE(fs::exists(dir / "x"));
+  }
+}
+
+// A loop device over a small file, detached at the end.
+class LoopDevice {
+ public:
+  explicit LoopDevice(const std::string& file) {
+    CommandResult r = run("losetup -f --show " + quote(file));
+    if (r.status == 0) path_ = r.out.substr(0, r.out.find('\n'));
+  }
+  ~LoopDevice() {
+    if (!path_.empty()) run("losetup -d " + quote(path_));
+  }
+  const std::string& path() const { return path_; }
+
+ private:
+  std::string path_;
+};
+
+TEST(PartitionWrite, BlockDeviceSmallerThanPartitionRefused) {
+  ScratchDir dir;
+  std::string img = convert(make_gpt5(dir), dir / "gpt5.qcow2", false);
+  std::string backing = dir / "small.img";
+  must("truncate -s 1M " + backing);
+  LoopDevice loop(backing);
+  if (loop.path().empty()) GTEST_SKIP() << "no loop device available";
+  CommandResult r = run(qflash_bin() + " write --yes " + img + " --partition 2=" + loop.path());
+  EXPECT_EQ(r.status, 1);
+  EXPECT_NE(r.err.find(loop.path() + ": device holds 1048576 bytes"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("16777216"), std::string::npos) << r.err;
+  std::vector<uint8_t> bytes = read_file(backing);
+  EXPECT_EQ(std::count(bytes.begin(), bytes.end(), 0), 1 << 20);
+}
+
+TEST(PartitionWrite, PartitionFitsBlockDevice) {
+  ScratchDir dir;
+  std::string raw = make_gpt5(dir);
+  std::string img = convert(raw, dir / "gpt5.qcow2", true);
+  std::string backing = dir / "dev.img";
+  must("truncate -s 5M " + backing);
+  LoopDevice loop(backing);
+  if (loop.path().empty()) GTEST_SKIP() << "no loop device available";
+  CommandResult r = run(qflash_bin() + " write --yes " + img + " --partition 1=" + loop.path());
+  ASSERT_EQ(r.status, 0) << r.err;
+  must("dd if=" + loop.path() + " of=" + quote(dir / "got") + " bs=1M count=4 status=none");
+  EXPECT_EQ(first_difference(dd_partition(dir, raw, 2048, 10239, 512), dir / "got"), -1);
+}
+
+}  // namespace
+}  // namespace qflash::test
