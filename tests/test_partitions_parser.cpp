@@ -44,12 +44,12 @@ uint64_t get64(const Bytes& d, uint64_t off) {
 void put32(Bytes& d, uint64_t off, uint32_t v) { std::memcpy(&d[off], &v, 4); }
 void put64(Bytes& d, uint64_t off, uint64_t v) { std::memcpy(&d[off], &v, 8); }
 
-// An 8 MiB GPT disk from sgdisk: three partitions.
+// A 1 MiB GPT disk from sgdisk: three partitions of 128 KiB.
 Bytes gpt_disk() {
   ScratchDir dir;
   std::string raw = dir / "d.raw";
-  must("truncate -s 8M " + raw);
-  must("sgdisk -n1:2048:+1M -n2:0:+1M -n3:0:+1M -c3:x " + raw);
+  must("truncate -s 1M " + raw);
+  must("sgdisk -a 8 -n1:40:+128K -n2:0:+128K -n3:0:+128K -c3:x " + raw);
   return read_file(raw);
 }
 
@@ -82,24 +82,24 @@ TEST(PartitionParser, GptReadsSgdiskDisk) {
   ASSERT_TRUE(t) << t.error().message;
   EXPECT_EQ(t->kind, TableKind::Gpt);
   ASSERT_EQ(t->partitions.size(), 3u);
-  EXPECT_EQ(t->partitions[2].first_sector, 6144u);
+  EXPECT_EQ(t->partitions[2].first_sector, 552u);
   EXPECT_EQ(t->partitions[2].name, "x");
-  EXPECT_EQ(t->partitions[2].offset, 6144u * 512);
+  EXPECT_EQ(t->partitions[2].offset, 552u * 512);
   EXPECT_FALSE(t->backup_used);
 }
 
 TEST(PartitionParser, GptPartitionOutsideUsableRefused) {
   Bytes d = gpt_disk();
   edit_both(d, [](Bytes& b, uint64_t h, uint64_t e) { put64(b, e + 2 * 128 + 40, get64(b, h + 48) + 1); });
-  EXPECT_NE(error_of(d).find("mem: GPT partition 3 (sectors 6144-16351) lies outside the usable sectors 34-16350"),
+  EXPECT_NE(error_of(d).find("mem: GPT partition 3 (sectors 552-2015) lies outside the usable sectors 34-2014"),
             std::string::npos)
       << error_of(d);
 }
 
 TEST(PartitionParser, GptOverlapRefused) {
   Bytes d = gpt_disk();
-  edit_both(d, [](Bytes& b, uint64_t, uint64_t e) { put64(b, e + 128 + 32, 4000); });
-  EXPECT_NE(error_of(d).find("partitions 1 (sectors 2048-4095) and 2 (sectors 4000-6143) overlap"),
+  edit_both(d, [](Bytes& b, uint64_t, uint64_t e) { put64(b, e + 128 + 32, 200); });
+  EXPECT_NE(error_of(d).find("partitions 1 (sectors 40-295) and 2 (sectors 200-551) overlap"),
             std::string::npos)
       << error_of(d);
 }
@@ -119,8 +119,8 @@ TEST(PartitionParser, GptEntryArrayPastTheEndRefused) {
   Bytes d = gpt_disk();
   edit_both(d, [&](Bytes& b, uint64_t h, uint64_t) { put64(b, h + 72, b.size() / 512 - 2); });
   const std::string e = error_of(d);
-  EXPECT_NE(e.find("primary header at sector 1 (512-byte sectors): entry array at sector 16382 (32 "
-                   "sectors) lies past the end of the disk (16384 sectors)"),
+  EXPECT_NE(e.find("primary header at sector 1 (512-byte sectors): entry array at sector 2046 (32 "
+                   "sectors) lies past the end of the disk (2048 sectors)"),
             std::string::npos)
       << e;
 }
