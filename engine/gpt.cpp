@@ -173,6 +173,11 @@ Status read_gpt(const Disk& disk, uint32_t sector_size, PartitionTable& table) {
   }
   std::string reasons;
   for (uint32_t ss : sizes) {
+    if (disk.size / ss < 3) {
+      reasons += std::string(reasons.empty() ? "" : "; ") + "the disk is too small for a GPT of " +
+                 std::to_string(ss) + "-byte sectors";
+      continue;
+    }
     const uint64_t last = disk.size / ss - 1;
     GptHeader h;
     std::vector<uint8_t> array;

@@ -245,6 +245,26 @@ TEST(PartitionParser, MbrMalformedRefused) {
       << error_of(unsigned_ebr.d);
 }
 
+TEST(PartitionParser, Mbr4096ByteSectorsOnRequest) {
+  MbrDisk m(2048);  // 1 MiB: 256 sectors of 4096 bytes
+  m.entry(0, 0, 0x83, 10, 5);
+  auto t = parse(m.d, {.sector_size = 4096});
+  ASSERT_TRUE(t) << t.error().message;
+  EXPECT_EQ(t->sector_size, 4096u);
+  EXPECT_EQ(t->partitions[0].offset, 40960u);
+  EXPECT_EQ(t->partitions[0].length, 20480u);
+  m.entry(0, 1, 0x83, 250, 10);
+  EXPECT_NE(error_of(m.d).find("<no error>"), std::string::npos);  // fits in 512-byte sectors
+  EXPECT_FALSE(parse(m.d, {.sector_size = 4096}));
+}
+
+TEST(PartitionParser, ProtectiveMbrOnATinyDisk) {
+  MbrDisk m(4);
+  m.entry(0, 0, 0xee, 1, 3);
+  EXPECT_NE(error_of(m.d).find("the disk is too small for a GPT of 4096-byte sectors"), std::string::npos)
+      << error_of(m.d);
+}
+
 TEST(PartitionParser, NoTable) {
   EXPECT_EQ(parse(Bytes(100))->kind, TableKind::None);       // smaller than a sector
   EXPECT_EQ(parse(Bytes(1 << 20))->kind, TableKind::None);   // zeros
