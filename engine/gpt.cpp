@@ -33,7 +33,8 @@ std::string sectors_text(uint64_t a, uint64_t b) {
 // the disk name (the caller joins primary and backup reasons).
 Result<GptHeader> load_header(const Disk& disk, uint32_t ss, uint64_t lba) {
   const uint64_t sectors = disk.size / ss;
-  if (lba == 0 || lba >= sectors) return corrupt("sector " + std::to_string(lba) + " is outside the disk");
+  if (lba == 0 || lba >= sectors)
+    return corrupt("sector " + std::to_string(lba) + " is outside the disk");
   std::vector<uint8_t> s(ss);
   QF_TRY(disk.read_at(s, lba * ss, "GPT header"));
   if (std::memcmp(s.data(), kSignature, 8) != 0) return corrupt("no \"EFI PART\" signature");
@@ -186,7 +187,8 @@ Status read_gpt(const Disk& disk, uint32_t sector_size, PartitionTable& table) {
     if (!primary) {
       // A primary header that checks out knows where its backup is.
       auto ph = load_header(disk, ss, 1);
-      const uint64_t alt = ph && ph->alternate_lba > 1 && ph->alternate_lba <= last ? ph->alternate_lba : last;
+      const uint64_t alt =
+          ph && ph->alternate_lba > 1 && ph->alternate_lba <= last ? ph->alternate_lba : last;
       Status second = try_table(disk, ss, alt, h, array);
       reasons += std::string(reasons.empty() ? "" : "; ") + "primary header at sector 1 (" +
                  std::to_string(ss) + "-byte sectors): " + primary.error().message +

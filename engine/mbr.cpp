@@ -105,8 +105,7 @@ Status read_mbr(const Disk& disk, std::span<const uint8_t> sector0, uint32_t ss,
       QF_TRY(disk.read_at(ebr, lba * ss, "EBR"));
       if (!mbr_signature(ebr)) {
         if (step == 0) break;  // an extended partition with no logical ones yet
-        return disk.corrupt("EBR at sector " + std::to_string(lba) +
-                            " lacks the 0x55AA signature");
+        return disk.corrupt("EBR at sector " + std::to_string(lba) + " lacks the 0x55AA signature");
       }
       uint64_t next = 0;
       for (int i = 0; i < 4; ++i) {
@@ -115,7 +114,8 @@ Status read_mbr(const Disk& disk, std::span<const uint8_t> sector0, uint32_t ss,
         // Links count from the extended partition, logicals from their EBR.
         const uint64_t first = (mbr_type_is_extended(e.type) ? ext.first_sector : lba) + e.start;
         const bool link = mbr_type_is_extended(e.type);
-        if ((link ? first < ext.first_sector : e.start == 0) || first + e.count - 1 > ext.last_sector)
+        if ((link ? first < ext.first_sector : e.start == 0) ||
+            first + e.count - 1 > ext.last_sector)
           return disk.corrupt(std::string(link ? "EBR link" : "logical partition") +
                               " in the EBR at sector " + std::to_string(lba) + " (" +
                               range(first, first + e.count - 1) +

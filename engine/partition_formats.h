@@ -36,7 +36,7 @@ inline uint64_t load_le64(const uint8_t* p) {
   return v;
 }
 
-inline constexpr size_t kMbrEntries = 446;   // four 16-byte entries
+inline constexpr size_t kMbrEntries = 446;  // four 16-byte entries
 inline constexpr size_t kMbrDiskId = 440;
 
 // 0x55 0xAA at bytes 510-511.

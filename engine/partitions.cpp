@@ -18,17 +18,17 @@ Status Disk::read_at(std::span<uint8_t> buf, uint64_t offset, const char* what) 
 }
 
 Status check_no_overlap(const Disk& disk, std::vector<const Partition*> parts) {
-  std::sort(parts.begin(), parts.end(),
-            [](const Partition* a, const Partition* b) { return a->first_sector < b->first_sector; });
+  std::sort(parts.begin(), parts.end(), [](const Partition* a, const Partition* b) {
+    return a->first_sector < b->first_sector;
+  });
   const Partition* reach = nullptr;  // the one ending last so far
   for (const Partition* p : parts) {
     if (reach && p->first_sector <= reach->last_sector)
-      return disk.corrupt("partitions " + std::to_string(reach->number) + " (sectors " +
-                          std::to_string(reach->first_sector) + "-" +
-                          std::to_string(reach->last_sector) + ") and " +
-                          std::to_string(p->number) + " (sectors " +
-                          std::to_string(p->first_sector) + "-" + std::to_string(p->last_sector) +
-                          ") overlap");
+      return disk.corrupt(
+          "partitions " + std::to_string(reach->number) + " (sectors " +
+          std::to_string(reach->first_sector) + "-" + std::to_string(reach->last_sector) +
+          ") and " + std::to_string(p->number) + " (sectors " + std::to_string(p->first_sector) +
+          "-" + std::to_string(p->last_sector) + ") overlap");
     if (!reach || p->last_sector > reach->last_sector) reach = p;
   }
   return {};

@@ -21,25 +21,25 @@ using DiskReadFn = std::function<Status(std::span<uint8_t>, uint64_t)>;
 enum class TableKind { None, Mbr, Gpt };
 
 struct Partition {
-  unsigned number = 0;       // as Linux names it: sda<number>
-  uint64_t first_sector = 0; // inclusive, in logical sectors
-  uint64_t last_sector = 0;  // inclusive
-  uint64_t offset = 0;       // bytes from the start of the disk
-  uint64_t length = 0;       // bytes
-  std::string type;          // GPT type GUID, or MBR type byte as "0x83"
-  std::string type_name;     // friendly name, "" when unknown
-  std::string name;          // GPT partition name in UTF-8; "" for MBR
-  std::string guid;          // GPT unique GUID; MBR: Linux PARTUUID "1234abcd-05"
-  uint64_t attributes = 0;   // GPT attribute bits
-  bool bootable = false;     // MBR active flag
-  bool extended = false;     // MBR extended partition: the logicals' container
+  unsigned number = 0;        // as Linux names it: sda<number>
+  uint64_t first_sector = 0;  // inclusive, in logical sectors
+  uint64_t last_sector = 0;   // inclusive
+  uint64_t offset = 0;        // bytes from the start of the disk
+  uint64_t length = 0;        // bytes
+  std::string type;           // GPT type GUID, or MBR type byte as "0x83"
+  std::string type_name;      // friendly name, "" when unknown
+  std::string name;           // GPT partition name in UTF-8; "" for MBR
+  std::string guid;           // GPT unique GUID; MBR: Linux PARTUUID "1234abcd-05"
+  uint64_t attributes = 0;    // GPT attribute bits
+  bool bootable = false;      // MBR active flag
+  bool extended = false;      // MBR extended partition: the logicals' container
 };
 
 struct PartitionTable {
   TableKind kind = TableKind::None;
   uint32_t sector_size = 512;
-  std::string disk_id;        // GPT disk GUID, or MBR signature "0x1234abcd"
-  bool backup_used = false;   // GPT: the primary header or entries were damaged
+  std::string disk_id;       // GPT disk GUID, or MBR signature "0x1234abcd"
+  bool backup_used = false;  // GPT: the primary header or entries were damaged
   std::vector<std::string> warnings;
   std::vector<Partition> partitions;  // by number
 

@@ -20,7 +20,8 @@ void expect_like_sgdisk(const std::string& raw, const std::string& image) {
   EXPECT_EQ(json_field(r.out, "table"), "gpt");
   EXPECT_EQ(json_field(r.out, "sector-size"), "512");
   EXPECT_EQ(json_field(r.out, "backup-header-used"), "false");
-  EXPECT_EQ(json_field(r.out, "disk-id"), after(must("sgdisk -p " + raw), "Disk identifier (GUID)"));
+  EXPECT_EQ(json_field(r.out, "disk-id"),
+            after(must("sgdisk -p " + raw), "Disk identifier (GUID)"));
   auto parts = json_partitions(r.out);
   ASSERT_EQ(parts.size(), 5u) << r.out;
   const std::string sfdisk = must("sfdisk -l -o Device,Type " + raw);
@@ -39,8 +40,9 @@ void expect_like_sgdisk(const std::string& raw, const std::string& image) {
     EXPECT_EQ(json_field(line, "offset"), std::to_string(f * 512));
     EXPECT_EQ(json_field(line, "size"), std::to_string((l - f + 1) * 512));
     // sfdisk -l spells the type names as we do.
-    EXPECT_NE(sfdisk.find("gpt5.raw" + std::to_string(n) + " " + json_field(line, "type-name") + "\n"),
-              std::string::npos)
+    EXPECT_NE(
+        sfdisk.find("gpt5.raw" + std::to_string(n) + " " + json_field(line, "type-name") + "\n"),
+        std::string::npos)
         << sfdisk;
   }
 }
@@ -54,7 +56,9 @@ TEST(Partitions, GptFivePartitionsLikeSgdisk) {
   ASSERT_EQ(human.status, 0) << human.err;
   EXPECT_NE(human.out.find("GPT, 512-byte sectors"), std::string::npos) << human.out;
   EXPECT_NE(human.out.find("Données ü€"), std::string::npos) << human.out;
-  EXPECT_TRUE(std::regex_search(human.out, std::regex("\\n +2 +10240 +43007 +16 MiB \\(16777216\\) +Linux root \\(x86-64\\) +[0-9A-F-]{36} +root\\n")))
+  EXPECT_TRUE(
+      std::regex_search(human.out, std::regex("\\n +2 +10240 +43007 +16 MiB \\(16777216\\) +Linux "
+                                              "root \\(x86-64\\) +[0-9A-F-]{36} +root\\n")))
       << human.out;
 }
 
@@ -74,8 +78,8 @@ TEST(Partitions, MbrPrimariesExtendedLogicalsLikeSfdisk) {
         "\"node\": \"[^\"]*?raw(\\d+)\",\\s*\"start\": (\\d+),\\s*\"size\": (\\d+),\\s*\"type\": "
         "\"(\\w+)\"(,\\s*\"bootable\": true)?");
     unsigned seen = 0;
-    for (auto it = std::sregex_iterator(want.begin(), want.end(), entry); it != std::sregex_iterator();
-         ++it, ++seen) {
+    for (auto it = std::sregex_iterator(want.begin(), want.end(), entry);
+         it != std::sregex_iterator(); ++it, ++seen) {
       const auto& m = *it;
       const unsigned n = unsigned(std::stoul(m[1]));
       SCOPED_TRACE("partition " + std::to_string(n));
@@ -108,14 +112,16 @@ TEST(Partitions, Gpt4096ByteSectorsLikeFdisk) {
   auto parts = json_partitions(r.out);
   ASSERT_EQ(parts.size(), 2u) << r.out;
   const std::string fdisk = must("fdisk -b 4096 -l -o Device,Start,End,Type-UUID,UUID,Name " + raw);
-  EXPECT_NE(fdisk.find("Disk identifier: " + json_field(r.out, "disk-id")), std::string::npos) << fdisk;
+  EXPECT_NE(fdisk.find("Disk identifier: " + json_field(r.out, "disk-id")), std::string::npos)
+      << fdisk;
   for (unsigned n : {1u, 2u}) {
     const std::string& line = parts[n];
-    std::string row = "gpt4k.raw" + std::to_string(n) + " +" + json_field(line, "first-sector") + " +" +
-                      json_field(line, "last-sector") + " " + json_field(line, "type") + " " +
-                      json_field(line, "guid") + " ?" + json_field(line, "name");
+    std::string row = "gpt4k.raw" + std::to_string(n) + " +" + json_field(line, "first-sector") +
+                      " +" + json_field(line, "last-sector") + " " + json_field(line, "type") +
+                      " " + json_field(line, "guid") + " ?" + json_field(line, "name");
     EXPECT_TRUE(std::regex_search(fdisk, std::regex(row))) << row << "\n" << fdisk;
-    EXPECT_EQ(json_field(line, "offset"), std::to_string(std::stoull(json_field(line, "first-sector")) * 4096));
+    EXPECT_EQ(json_field(line, "offset"),
+              std::to_string(std::stoull(json_field(line, "first-sector")) * 4096));
   }
   EXPECT_EQ(json_field(parts[2], "name"), "root fs");
   EXPECT_EQ(json_field(parts[2], "size"), std::to_string(8 << 20));
@@ -154,7 +160,8 @@ TEST(Partitions, BothGptHeadersDamagedRefused) {
   EXPECT_EQ(r.out, "");
   EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << r.err;
   EXPECT_NE(r.err.find("bad.qcow2: no valid GPT"), std::string::npos) << r.err;
-  EXPECT_NE(r.err.find("backup header at sector 131071: header CRC mismatch"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("backup header at sector 131071: header CRC mismatch"), std::string::npos)
+      << r.err;
 }
 
 // Sector numbers of the EBRs of the MBR disk's extended partition.
@@ -179,7 +186,8 @@ TEST(Partitions, ExtendedPartitionLoopRefused) {
   auto chain = ebr_chain(read_file(raw));
   ASSERT_EQ(chain.size(), 3u);
   // The last EBR links back to the first one (offset 0 in the extended one).
-  patch_file(raw, chain.back() * 512 + 446 + 16, {0, 0, 0, 0, 0x05, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0});
+  patch_file(raw, chain.back() * 512 + 446 + 16,
+             {0, 0, 0, 0, 0x05, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0});
   CommandResult r = list(convert(raw, dir / "loop.qcow2", true));
   EXPECT_EQ(r.status, 1);
   EXPECT_EQ(r.out, "");

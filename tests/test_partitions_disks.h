@@ -26,7 +26,8 @@ inline void scribble(const std::string& raw, uint64_t first, uint64_t last, uint
   const uint64_t bytes = (last - first + 1) * ss, chunk = std::min<uint64_t>(bytes / 2, 96 * 1024);
   for (uint64_t off : {first * ss, first * ss + bytes - chunk})
     must("dd if=/dev/urandom of=" + quote(raw) + " bs=4096 count=" + std::to_string(chunk) +
-         " iflag=count_bytes seek=" + std::to_string(off) + " oflag=seek_bytes conv=notrunc status=none");
+         " iflag=count_bytes seek=" + std::to_string(off) +
+         " oflag=seek_bytes conv=notrunc status=none");
 }
 
 // 64 MiB GPT, five named partitions of five types; the last ends at the last
@@ -34,9 +35,11 @@ inline void scribble(const std::string& raw, uint64_t first, uint64_t last, uint
 inline std::string make_gpt5(const ScratchDir& dir) {
   std::string raw = dir / "gpt5.raw";
   must("truncate -s 64M " + raw);
-  must("sgdisk -n1:2048:+4M -t1:ef00 -c1:'EFI system' -n2:0:+16M -t2:8304 -c2:root"
-       " -n3:0:+8M -t3:8200 -c3:swap -n4:0:+8M -t4:0700 -c4:'Données ü€' -n5:0:0 -t5:8e00"
-       " -c5:'lvm pv' " + raw);
+  must(
+      "sgdisk -n1:2048:+4M -t1:ef00 -c1:'EFI system' -n2:0:+16M -t2:8304 -c2:root"
+      " -n3:0:+8M -t3:8200 -c3:swap -n4:0:+8M -t4:0700 -c4:'Données ü€' -n5:0:0 -t5:8e00"
+      " -c5:'lvm pv' " +
+      raw);
   const uint64_t firsts[] = {2048, 10240, 43008, 59392, 75776};
   const uint64_t lasts[] = {10239, 43007, 59391, 75775, 131038};
   for (int i = 0; i < 5; ++i) scribble(raw, firsts[i], lasts[i], 512);
@@ -49,9 +52,11 @@ inline std::string make_mbr(const ScratchDir& dir) {
   std::string raw = dir / "mbr.raw";
   must("truncate -s 64M " + raw);
   // Braces: run() redirects stdin from /dev/null, the pipe must win.
-  must("{ printf 'label: dos\\nlabel-id: 0x1234abcd\\nstart=2048, size=8M, type=83, bootable\\n"
-       "size=4M, type=c\\nsize=4M, type=ef\\nsize=40M, type=5\\nsize=4M, type=83\\n"
-       "size=6M, type=82\\nsize=12M, type=8e\\n' | sfdisk -q " + raw + "; }");
+  must(
+      "{ printf 'label: dos\\nlabel-id: 0x1234abcd\\nstart=2048, size=8M, type=83, bootable\\n"
+      "size=4M, type=c\\nsize=4M, type=ef\\nsize=40M, type=5\\nsize=4M, type=83\\n"
+      "size=6M, type=82\\nsize=12M, type=8e\\n' | sfdisk -q " +
+      raw + "; }");
   return raw;
 }
 
@@ -61,8 +66,10 @@ inline std::string make_mbr(const ScratchDir& dir) {
 inline std::string make_gpt4k(const ScratchDir& dir) {
   std::string raw = dir / "gpt4k.raw";
   must("truncate -s 64M " + raw);
-  must("{ printf 'g\\nn\\n1\\n\\n+4M\\nt\\n1\\nn\\n2\\n\\n+8M\\nx\\nn\\n2\\nroot fs\\nr\\nw\\n' | "
-       "fdisk -b 4096 " + raw + "; }");
+  must(
+      "{ printf 'g\\nn\\n1\\n\\n+4M\\nt\\n1\\nn\\n2\\n\\n+8M\\nx\\nn\\n2\\nroot fs\\nr\\nw\\n' | "
+      "fdisk -b 4096 " +
+      raw + "; }");
   scribble(raw, 256, 1279, 4096);
   scribble(raw, 1280, 3327, 4096);
   return raw;

@@ -2,7 +2,6 @@
 // damaged on purpose (CRCs recomputed so the intended check is the one that
 // fires); hand-built MBR chains; random damage never crashes or hangs.
 #include <gtest/gtest.h>
-
 #include <libdeflate.h>
 
 #include <cstring>
@@ -90,8 +89,11 @@ TEST(PartitionParser, GptReadsSgdiskDisk) {
 
 TEST(PartitionParser, GptPartitionOutsideUsableRefused) {
   Bytes d = gpt_disk();
-  edit_both(d, [](Bytes& b, uint64_t h, uint64_t e) { put64(b, e + 2 * 128 + 40, get64(b, h + 48) + 1); });
-  EXPECT_NE(error_of(d).find("mem: GPT partition 3 (sectors 552-2015) lies outside the usable sectors 34-2014"),
+  edit_both(d, [](Bytes& b, uint64_t h, uint64_t e) {
+    put64(b, e + 2 * 128 + 40, get64(b, h + 48) + 1);
+  });
+  EXPECT_NE(error_of(d).find(
+                "mem: GPT partition 3 (sectors 552-2015) lies outside the usable sectors 34-2014"),
             std::string::npos)
       << error_of(d);
 }
@@ -109,7 +111,8 @@ TEST(PartitionParser, GptAbsurdEntryCountRefused) {
   edit_both(d, [](Bytes& b, uint64_t h, uint64_t) { put32(b, h + 80, 1000000); });
   const std::string e = error_of(d);
   EXPECT_NE(e.find("no valid GPT"), std::string::npos) << e;
-  EXPECT_NE(e.find("entry array of 1000000 entries of 128 bytes is absurd"), std::string::npos) << e;
+  EXPECT_NE(e.find("entry array of 1000000 entries of 128 bytes is absurd"), std::string::npos)
+      << e;
   Bytes z = gpt_disk();
   edit_both(z, [](Bytes& b, uint64_t h, uint64_t) { put32(b, h + 84, 100); });
   EXPECT_NE(error_of(z).find("entries of 100 bytes is absurd"), std::string::npos) << error_of(z);
@@ -128,7 +131,8 @@ TEST(PartitionParser, GptEntryArrayPastTheEndRefused) {
 TEST(PartitionParser, GptHeaderClaimingAnotherSectorRefused) {
   Bytes d = gpt_disk();
   edit_both(d, [](Bytes& b, uint64_t h, uint64_t) { put64(b, h + 24, 7); });
-  EXPECT_NE(error_of(d).find("header says it is at sector 7, found at 1"), std::string::npos) << error_of(d);
+  EXPECT_NE(error_of(d).find("header says it is at sector 7, found at 1"), std::string::npos)
+      << error_of(d);
 }
 
 TEST(PartitionParser, GptNamesUtf16ToUtf8) {
@@ -138,7 +142,9 @@ TEST(PartitionParser, GptNamesUtf16ToUtf8) {
   edit_both(d, [&](Bytes& b, uint64_t, uint64_t e) { std::memcpy(&b[e + 56], name, sizeof name); });
   auto t = parse(d);
   ASSERT_TRUE(t) << t.error().message;
-  EXPECT_EQ(t->partitions[0].name, "A\xF0\x9F\x98\x80\xEF\xBF\xBD" "B");
+  EXPECT_EQ(t->partitions[0].name,
+            "A\xF0\x9F\x98\x80\xEF\xBF\xBD"
+            "B");
 }
 
 TEST(PartitionParser, Gpt4096PrimaryGoneBackupFound) {
@@ -152,7 +158,8 @@ TEST(PartitionParser, Gpt4096PrimaryGoneBackupFound) {
   ASSERT_EQ(t->partitions.size(), 2u);
   EXPECT_EQ(t->partitions[1].offset, 1280u * 4096);
   ASSERT_EQ(t->warnings.size(), 1u);
-  EXPECT_NE(t->warnings[0].find("backup header at sector 16383"), std::string::npos) << t->warnings[0];
+  EXPECT_NE(t->warnings[0].find("backup header at sector 16383"), std::string::npos)
+      << t->warnings[0];
 }
 
 // A hand-built MBR disk of `sectors` sectors.
@@ -212,36 +219,42 @@ TEST(PartitionParser, MbrLoopRefused) {
   m.entry(100, 1, 0x05, 50, 10);
   m.sign(150);
   m.entry(150, 1, 0x05, 0, 10);  // back to the first EBR
-  EXPECT_NE(error_of(m.d).find("extended partition loop: the EBR at sector 150 links back to the EBR at sector 100"),
-            std::string::npos)
+  EXPECT_NE(
+      error_of(m.d).find(
+          "extended partition loop: the EBR at sector 150 links back to the EBR at sector 100"),
+      std::string::npos)
       << error_of(m.d);
 }
 
 TEST(PartitionParser, MbrMalformedRefused) {
   MbrDisk past(2048);
   past.entry(0, 1, 0x83, 1000, 2000);
-  EXPECT_NE(error_of(past.d).find("MBR partition 2 (sectors 1000-2999) lies outside the disk (2048 sectors"),
+  EXPECT_NE(error_of(past.d).find(
+                "MBR partition 2 (sectors 1000-2999) lies outside the disk (2048 sectors"),
             std::string::npos)
       << error_of(past.d);
   MbrDisk overlap(2048);
   overlap.entry(0, 0, 0x83, 10, 100);
   overlap.entry(0, 1, 0x07, 50, 100);
-  EXPECT_NE(error_of(overlap.d).find("partitions 1 (sectors 10-109) and 2 (sectors 50-149) overlap"),
-            std::string::npos)
+  EXPECT_NE(
+      error_of(overlap.d).find("partitions 1 (sectors 10-109) and 2 (sectors 50-149) overlap"),
+      std::string::npos)
       << error_of(overlap.d);
   MbrDisk outside(2048);
   outside.entry(0, 0, 0x05, 100, 100);
   outside.sign(100);
   outside.entry(100, 0, 0x83, 10, 500);
-  EXPECT_NE(error_of(outside.d).find("logical partition in the EBR at sector 100 (sectors 110-609) lies "
-                                     "outside extended partition 1 (sectors 100-199)"),
-            std::string::npos)
+  EXPECT_NE(
+      error_of(outside.d).find("logical partition in the EBR at sector 100 (sectors 110-609) lies "
+                               "outside extended partition 1 (sectors 100-199)"),
+      std::string::npos)
       << error_of(outside.d);
   MbrDisk unsigned_ebr(2048);
   unsigned_ebr.entry(0, 0, 0x05, 100, 100);
   unsigned_ebr.sign(100);
   unsigned_ebr.entry(100, 1, 0x05, 20, 10);
-  EXPECT_NE(error_of(unsigned_ebr.d).find("EBR at sector 120 lacks the 0x55AA signature"), std::string::npos)
+  EXPECT_NE(error_of(unsigned_ebr.d).find("EBR at sector 120 lacks the 0x55AA signature"),
+            std::string::npos)
       << error_of(unsigned_ebr.d);
 }
 
@@ -261,17 +274,18 @@ TEST(PartitionParser, Mbr4096ByteSectorsOnRequest) {
 TEST(PartitionParser, ProtectiveMbrOnATinyDisk) {
   MbrDisk m(4);
   m.entry(0, 0, 0xee, 1, 3);
-  EXPECT_NE(error_of(m.d).find("the disk is too small for a GPT of 4096-byte sectors"), std::string::npos)
+  EXPECT_NE(error_of(m.d).find("the disk is too small for a GPT of 4096-byte sectors"),
+            std::string::npos)
       << error_of(m.d);
 }
 
 TEST(PartitionParser, NoTable) {
-  EXPECT_EQ(parse(Bytes(100))->kind, TableKind::None);       // smaller than a sector
-  EXPECT_EQ(parse(Bytes(1 << 20))->kind, TableKind::None);   // zeros
-  MbrDisk fat(2048);                                          // a boot sector, not a table
+  EXPECT_EQ(parse(Bytes(100))->kind, TableKind::None);      // smaller than a sector
+  EXPECT_EQ(parse(Bytes(1 << 20))->kind, TableKind::None);  // zeros
+  MbrDisk fat(2048);                                        // a boot sector, not a table
   fat.d[446] = 0x29;
   EXPECT_EQ(parse(fat.d)->kind, TableKind::None);
-  MbrDisk empty(2048);                                        // a table with nothing in it
+  MbrDisk empty(2048);  // a table with nothing in it
   auto t = parse(empty.d);
   ASSERT_TRUE(t);
   EXPECT_EQ(t->kind, TableKind::Mbr);
@@ -281,7 +295,8 @@ TEST(PartitionParser, NoTable) {
 
 TEST(PartitionParser, ReadErrorsPropagate) {
   auto t = read_partition_table(
-      [](std::span<uint8_t>, uint64_t) -> Status { return io_error("read mem", EIO); }, 1 << 20, "mem");
+      [](std::span<uint8_t>, uint64_t) -> Status { return io_error("read mem", EIO); }, 1 << 20,
+      "mem");
   ASSERT_FALSE(t);
   EXPECT_EQ(t.error().kind, ErrorKind::Io);
 }
@@ -305,7 +320,8 @@ TEST(PartitionParser, RandomDamageNeverCrashes) {
     const int flips = 1 + int(rng() % 8);
     for (int f = 0; f < flips; ++f) {
       // The first 34 sectors, the EBRs or the backup at the end.
-      uint64_t spots[] = {rng() % (34 * 512), 1024 * 512 + rng() % (256 * 512), d.size() - 1 - rng() % (33 * 512)};
+      uint64_t spots[] = {rng() % (34 * 512), 1024 * 512 + rng() % (256 * 512),
+                          d.size() - 1 - rng() % (33 * 512)};
       d[spots[rng() % 3]] ^= uint8_t(1 + rng() % 255);
     }
     if (i % 2 && i % 4 == 1) {

@@ -2,7 +2,6 @@
 // extracts from qemu-img's raw output; wrong numbers and small targets are
 // refused before anything is written.
 #include <gtest/gtest.h>
-
 #include <sys/stat.h>
 
 #include "tests/test_partitions_disks.h"
@@ -30,7 +29,8 @@ void expect_partitions_written(const ScratchDir& dir, const std::string& image,
   qemu_raw(image, oracle);
   std::string cmd = qflash_bin() + " write " + quote(image);
   for (const auto& p : picks)
-    cmd += " --partition " + std::to_string(p.number) + "=" + quote(dir / ("p" + std::to_string(p.number)));
+    cmd += " --partition " + std::to_string(p.number) + "=" +
+           quote(dir / ("p" + std::to_string(p.number)));
   CommandResult r = run(cmd);
   ASSERT_EQ(r.status, 0) << r.err;
   for (const auto& p : picks) {
@@ -56,9 +56,10 @@ TEST(PartitionWrite, MbrPrimaryAndLogicalsEqualDdOfQemuRaw) {
   const std::vector<Pick> picks = {{1, 2048, 18431}, {5, 36864, 45055}, {7, 61440, 86015}};
   const std::string dump = must("sfdisk -d " + raw);
   for (const auto& p : picks) {
-    ASSERT_TRUE(std::regex_search(dump, std::regex("raw" + std::to_string(p.number) + " : start= +" +
-                                                   std::to_string(p.first) + ", size= +" +
-                                                   std::to_string(p.last - p.first + 1) + ",")))
+    ASSERT_TRUE(std::regex_search(
+        dump,
+        std::regex("raw" + std::to_string(p.number) + " : start= +" + std::to_string(p.first) +
+                   ", size= +" + std::to_string(p.last - p.first + 1) + ",")))
         << dump;
     scribble(raw, p.first, p.last, 512);
   }
@@ -88,7 +89,8 @@ TEST(PartitionWrite, UnknownPartitionRefusedNamingTheOthers) {
   CommandResult r = run(qflash_bin() + " write " + img + " --partition 1=" + quote(dir / "a") +
                         " --partition 9=" + quote(dir / "b"));
   EXPECT_EQ(r.status, 1);
-  EXPECT_NE(r.err.find("no partition 9 (partitions: 1, 2, 3, 4, 5, 6, 7)"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("no partition 9 (partitions: 1, 2, 3, 4, 5, 6, 7)"), std::string::npos)
+      << r.err;
   EXPECT_FALSE(fs::exists(dir / "a"));
   EXPECT_FALSE(fs::exists(dir / "b"));
 }
@@ -107,9 +109,9 @@ TEST(PartitionWrite, BadArgumentsRefused) {
   ScratchDir dir;
   std::string img = dir / "blank.qcow2";
   must("qemu-img create -q -f qcow2 " + img + " 4M");
-  for (const std::string args : {"--partition 0=x", "--partition x=y", "--partition 1=",
-                                 "--partition 1", "--partition 1=x --partition 2=x",
-                                 "--partition 1=x extra"}) {
+  for (const std::string args :
+       {"--partition 0=x", "--partition x=y", "--partition 1=", "--partition 1",
+        "--partition 1=x --partition 2=x", "--partition 1=x extra"}) {
     SCOPED_TRACE(args);
     CommandResult r = run("cd " + quote(dir.path().string()) + " && " + qflash_bin() + " write " +
                           img + " " + args);

@@ -29,4 +29,10 @@ Result<std::vector<std::pair<uint64_t, uint64_t>>> partition_ranges(const char* 
 // "3" -> 3; false for anything but a number from 1 to 65536.
 bool parse_partition_number(const std::string& text, unsigned& number);
 
+// "3=/dev/sdb1" -> 3, "/dev/sdb1"; false when malformed.
+bool parse_partition_target(const std::string& text, unsigned& number, std::string& target);
+
+// --sector-size: "512" or "4096", else an error on stderr and false.
+bool parse_sector_size(const char* prog, const char* text, uint32_t& sector_size);
+
 }  // namespace qflash::cli

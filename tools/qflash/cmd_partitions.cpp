@@ -16,9 +16,7 @@ const char kHelp[] =
     "A disk without a partition table says so and exits 0.\n"
     "  --sector-size  logical sector size of an MBR disk (default 512; GPT: detected)\n";
 
-std::string type_text(const Partition& p) {
-  return p.type_name.empty() ? p.type : p.type_name;
-}
+std::string type_text(const Partition& p) { return p.type_name.empty() ? p.type : p.type_name; }
 
 void print_human(const Chain& chain, const PartitionTable& t) {
   std::printf("%s: %s (%llu bytes), ", chain.name().c_str(), human_size(chain.size()).c_str(),
@@ -76,17 +74,17 @@ void print_json(const Chain& chain, const PartitionTable& t) {
   std::printf("],\n  \"partitions\": [");
   for (size_t i = 0; i < t.partitions.size(); ++i) {
     const Partition& p = t.partitions[i];
-    std::printf("%s\n    {\"number\": %u, \"first-sector\": %llu, \"last-sector\": %llu, "
-                "\"offset\": %llu, \"size\": %llu, \"size-human\": \"%s\", \"type\": \"%s\", "
-                "\"type-name\": \"%s\", \"name\": \"%s\", \"guid\": \"%s\", \"attributes\": %llu, "
-                "\"bootable\": %s, \"extended\": %s}",
-                i ? "," : "", p.number, static_cast<unsigned long long>(p.first_sector),
-                static_cast<unsigned long long>(p.last_sector),
-                static_cast<unsigned long long>(p.offset),
-                static_cast<unsigned long long>(p.length), human_size(p.length).c_str(),
-                p.type.c_str(), json_escape(p.type_name).c_str(), json_escape(p.name).c_str(),
-                p.guid.c_str(), static_cast<unsigned long long>(p.attributes),
-                p.bootable ? "true" : "false", p.extended ? "true" : "false");
+    std::printf(
+        "%s\n    {\"number\": %u, \"first-sector\": %llu, \"last-sector\": %llu, "
+        "\"offset\": %llu, \"size\": %llu, \"size-human\": \"%s\", \"type\": \"%s\", "
+        "\"type-name\": \"%s\", \"name\": \"%s\", \"guid\": \"%s\", \"attributes\": %llu, "
+        "\"bootable\": %s, \"extended\": %s}",
+        i ? "," : "", p.number, static_cast<unsigned long long>(p.first_sector),
+        static_cast<unsigned long long>(p.last_sector), static_cast<unsigned long long>(p.offset),
+        static_cast<unsigned long long>(p.length), human_size(p.length).c_str(), p.type.c_str(),
+        json_escape(p.type_name).c_str(), json_escape(p.name).c_str(), p.guid.c_str(),
+        static_cast<unsigned long long>(p.attributes), p.bootable ? "true" : "false",
+        p.extended ? "true" : "false");
   }
   std::printf("%s]\n}\n", t.partitions.empty() ? "" : "\n  ");
 }
@@ -107,13 +105,7 @@ int cmd_partitions(int argc, char** argv) {
                            }},
                           {"sector-size", true,
                            [&](const char* v) {
-                             const std::string s = v;
-                             if (s == "512" || s == "4096") {
-                               options.sector_size = uint32_t(std::stoul(s));
-                               return true;
-                             }
-                             std::fprintf(stderr, "qflash partitions: --sector-size is 512 or 4096\n");
-                             return false;
+                             return parse_sector_size("qflash partitions", v, options.sector_size);
                            }}},
                          pos);
   if (rc >= 0) return rc;

@@ -27,41 +27,36 @@ const char kHelp[] =
 int cmd_write(int argc, char** argv) {
   FlashRequest req;
   std::vector<std::string> pos;
-  auto bad = [](const char* what, const char* v) {
-    std::fprintf(stderr, "qflash write: %s '%s'\n", what, v);
-    return false;
+  auto partition = [&](const char* v) {
+    unsigned n;
+    std::string target;
+    if (!parse_partition_target(v, n, target)) {
+      std::fprintf(stderr, "qflash write: --partition takes N=TARGET, not '%s'\n", v);
+      return false;
+    }
+    for (const auto& t : req.targets)
+      if (t == target) {
+        std::fprintf(stderr, "qflash write: two partitions onto %s\n", target.c_str());
+        return false;
+      }
+    req.partitions.numbers.push_back(n);
+    req.targets.push_back(target);
+    return true;
   };
-  int rc = parse_options(
-      argc, argv, "qflash write", kHelp,
-      {{"yes", false, [&](const char*) { return req.yes = true; }},
-       {"partition", true,
-        [&](const char* v) {
-          const std::string arg = v;
-          const size_t eq = arg.find('=');
-          unsigned n;
-          if (eq == std::string::npos || eq + 1 == arg.size() ||
-              !parse_partition_number(arg.substr(0, eq), n))
-            return bad("--partition takes N=TARGET, not", v);
-          for (const auto& t : req.targets)
-            if (t == arg.substr(eq + 1)) return bad("two partitions onto one target:", v);
-          req.partitions.numbers.push_back(n);
-          req.targets.push_back(arg.substr(eq + 1));
-          return true;
-        }},
-       {"sector-size", true,
-        [&](const char* v) {
-          const std::string s = v;
-          if (s != "512" && s != "4096") return bad("--sector-size is 512 or 4096, not", v);
-          req.partitions.table.sector_size = uint32_t(std::stoul(s));
-          return true;
-        }}},
-      pos);
+  auto sector_size = [&](const char* v) {
+    return parse_sector_size("qflash write", v, req.partitions.table.sector_size);
+  };
+  int rc = parse_options(argc, argv, "qflash write", kHelp,
+                         {{"yes", false, [&](const char*) { return req.yes = true; }},
+                          {"partition", true, partition},
+                          {"sector-size", true, sector_size}},
+                         pos);
   if (rc >= 0) return rc;
   const size_t want = req.partitions.numbers.empty() ? 2 : 1;
   if (pos.size() != want) {
-    std::fputs(req.partitions.numbers.empty() || pos.size() < want
-                   ? kHelp
-                   : "qflash write: with --partition, TARGETs go in N=TARGET, not alone\n",
+    std::fputs(want == 1 && pos.size() > 1
+                   ? "qflash write: with --partition, each TARGET goes in N=TARGET\n"
+                   : kHelp,
                stderr);
     return kBadInput;
   }
