@@ -12,23 +12,36 @@ CommandResult list(const std::string& image, const std::string& extra = "--outpu
   return run(qflash_bin() + " partitions " + quote(image) + " " + extra);
 }
 
-// Checks our listing of `image` against sgdisk -p / -i N and sfdisk -l of `raw`.
-void expect_like_sgdisk(const std::string& raw, const std::string& image) {
+// What sgdisk says of a disk: -p, and -i N for each partition (index N-1).
+struct SgdiskView {
+  std::string print;
+  std::vector<std::string> info;
+};
+
+SgdiskView sgdisk_view(const std::string& disk, unsigned count) {
+  SgdiskView v{must("sgdisk -p " + disk), {}};
+  for (unsigned n = 1; n <= count; ++n)
+    v.info.push_back(must("sgdisk -i " + std::to_string(n) + " " + disk));
+  return v;
+}
+
+// Checks our listing of `image` against sgdisk's view of the disk it holds;
+// returns our JSON partition lines.
+std::map<unsigned, std::string> expect_like_sgdisk(const SgdiskView& want, const std::string& image,
+                                                   uint32_t ss) {
   CommandResult r = list(image);
-  ASSERT_EQ(r.status, 0) << r.err;
+  EXPECT_EQ(r.status, 0) << r.err;
   EXPECT_EQ(r.err, "");
   EXPECT_EQ(json_field(r.out, "table"), "gpt");
-  EXPECT_EQ(json_field(r.out, "sector-size"), "512");
+  EXPECT_EQ(json_field(r.out, "sector-size"), std::to_string(ss));
   EXPECT_EQ(json_field(r.out, "backup-header-used"), "false");
-  EXPECT_EQ(json_field(r.out, "disk-id"),
-            after(must("sgdisk -p " + raw), "Disk identifier (GUID)"));
+  EXPECT_EQ(json_field(r.out, "disk-id"), after(want.print, "Disk identifier (GUID)"));
   auto parts = json_partitions(r.out);
-  ASSERT_EQ(parts.size(), 5u) << r.out;
-  const std::string sfdisk = must("sfdisk -l -o Device,Type " + raw);
-  for (unsigned n = 1; n <= 5; ++n) {
+  EXPECT_EQ(parts.size(), want.info.size()) << r.out;
+  for (unsigned n = 1; n <= want.info.size(); ++n) {
     SCOPED_TRACE("partition " + std::to_string(n));
     const std::string& line = parts[n];
-    const std::string info = must("sgdisk -i " + std::to_string(n) + " " + raw);
+    const std::string& info = want.info[n - 1];
     const std::string code = after(info, "Partition GUID code");
     EXPECT_EQ(json_field(line, "type"), code.substr(0, code.find(' ')));
     EXPECT_EQ(json_field(line, "guid"), after(info, "Partition unique GUID"));
@@ -37,21 +50,25 @@ void expect_like_sgdisk(const std::string& raw, const std::string& image) {
     EXPECT_EQ(json_field(line, "last-sector"), last.substr(0, last.find(' ')));
     EXPECT_EQ("'" + json_field(line, "name") + "'", after(info, "Partition name"));
     const uint64_t f = std::stoull(first), l = std::stoull(last);
-    EXPECT_EQ(json_field(line, "offset"), std::to_string(f * 512));
-    EXPECT_EQ(json_field(line, "size"), std::to_string((l - f + 1) * 512));
-    // sfdisk -l spells the type names as we do.
-    EXPECT_NE(
-        sfdisk.find("gpt5.raw" + std::to_string(n) + " " + json_field(line, "type-name") + "\n"),
-        std::string::npos)
-        << sfdisk;
+    EXPECT_EQ(json_field(line, "offset"), std::to_string(f * ss));
+    EXPECT_EQ(json_field(line, "size"), std::to_string((l - f + 1) * ss));
   }
+  return parts;
 }
 
 TEST(Partitions, GptFivePartitionsLikeSgdisk) {
   ScratchDir dir;
   std::string raw = make_gpt5(dir);
-  expect_like_sgdisk(raw, convert(raw, dir / "plain.qcow2", false));
-  expect_like_sgdisk(raw, convert(raw, dir / "packed.qcow2", true));
+  const SgdiskView want = sgdisk_view(raw, 5);
+  expect_like_sgdisk(want, convert(raw, dir / "plain.qcow2", false), 512);
+  auto parts = expect_like_sgdisk(want, convert(raw, dir / "packed.qcow2", true), 512);
+  // sfdisk -l spells the type names as we do.
+  const std::string sfdisk = must("sfdisk -l -o Device,Type " + raw);
+  for (const auto& [n, line] : parts)
+    EXPECT_NE(
+        sfdisk.find("gpt5.raw" + std::to_string(n) + " " + json_field(line, "type-name") + "\n"),
+        std::string::npos)
+        << sfdisk;
   CommandResult human = list(dir / "packed.qcow2", "");
   ASSERT_EQ(human.status, 0) << human.err;
   EXPECT_NE(human.out.find("GPT, 512-byte sectors"), std::string::npos) << human.out;
@@ -125,6 +142,31 @@ TEST(Partitions, Gpt4096ByteSectorsLikeFdisk) {
   }
   EXPECT_EQ(json_field(parts[2], "name"), "root fs");
   EXPECT_EQ(json_field(parts[2], "size"), std::to_string(8 << 20));
+}
+
+TEST(Partitions, Gpt4096ByteSectorsLikeSgdiskOnA4KLoopDevice) {
+  ScratchDir dir;
+  std::string raw = dir / "loop4k.raw";
+  must("truncate -s 16M " + raw);
+  SgdiskView want;
+  {
+    LoopDevice loop(raw, 4096);
+    if (loop.path().empty()) GTEST_SKIP() << "no loop device available";
+    must("sgdisk -n1:0:+4M -t1:ef00 -c1:esp -n2:0:0 -t2:8304 -c2:'root fs' " + loop.path());
+    want = sgdisk_view(loop.path(), 2);
+  }
+  ASSERT_NE(want.print.find("Sector size (logical/physical): 4096/"), std::string::npos) << want.print;
+  scribble(raw, 1280, 4090, 4096);
+  std::string img = convert(raw, dir / "loop4k.qcow2", true);
+  auto parts = expect_like_sgdisk(want, img, 4096);
+  EXPECT_EQ(json_field(parts[2], "first-sector"), "1280");
+  // And the bytes of partition 2, as dd cuts them from qemu-img's raw.
+  qemu_raw(img, dir / "oracle.raw");
+  must("dd if=" + quote(dir / "oracle.raw") + " of=" + quote(dir / "want") +
+       " bs=4096 skip=1280 count=2811 status=none");
+  CommandResult r = run(qflash_bin() + " write " + img + " --partition 2=" + quote(dir / "got"));
+  ASSERT_EQ(r.status, 0) << r.err;
+  EXPECT_EQ(first_difference(dir / "want", dir / "got"), -1);
 }
 
 TEST(Partitions, DamagedPrimaryGptReadFromBackup) {

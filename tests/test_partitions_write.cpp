@@ -120,22 +120,6 @@ TEST(PartitionWrite, BadArgumentsRefused) {
   }
 }
 
-// A loop device over a small file, detached at the end.
-class LoopDevice {
- public:
-  explicit LoopDevice(const std::string& file) {
-    CommandResult r = run("losetup -f --show " + quote(file));
-    if (r.status == 0) path_ = r.out.substr(0, r.out.find('\n'));
-  }
-  ~LoopDevice() {
-    if (!path_.empty()) run("losetup -d " + quote(path_));
-  }
-  const std::string& path() const { return path_; }
-
- private:
-  std::string path_;
-};
-
 TEST(PartitionWrite, BlockDeviceSmallerThanPartitionRefused) {
   ScratchDir dir;
   std::string img = convert(make_gpt5(dir), dir / "gpt5.qcow2", false);
