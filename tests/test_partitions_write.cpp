@@ -66,6 +66,19 @@ TEST(PartitionWrite, MbrPrimaryAndLogicalsEqualDdOfQemuRaw) {
   expect_partitions_written(dir, convert(raw, dir / "mbr.qcow2", false), picks, 512);
 }
 
+TEST(PartitionWrite, OddSectorsAcrossClusters) {
+  ScratchDir dir;
+  std::string raw = dir / "odd.raw";
+  must("truncate -s 8M " + raw);
+  must("sgdisk -a 1 -n1:35:3367 -n2:3371:9999 -n3:10001:16000 " + raw);
+  const std::vector<Pick> picks = {{1, 35, 3367}, {2, 3371, 9999}, {3, 10001, 16000}};
+  for (const auto& p : picks) scribble(raw, p.first, p.last, 512);
+  for (bool compress : {false, true}) {
+    SCOPED_TRACE(compress ? "compressed" : "plain");
+    expect_partitions_written(dir, convert(raw, dir / "odd.qcow2", compress), picks, 512);
+  }
+}
+
 TEST(PartitionWrite, Gpt4096ByteSectors) {
   ScratchDir dir;
   std::string raw = make_gpt4k(dir);
