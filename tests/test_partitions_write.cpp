@@ -142,7 +142,8 @@ TEST(PartitionWrite, BlockDeviceSmallerThanPartitionRefused) {
   if (loop.path().empty()) GTEST_SKIP() << "no loop device available";
   CommandResult r = run(qflash_bin() + " write --yes " + img + " --partition 2=" + loop.path());
   EXPECT_EQ(r.status, 1);
-  EXPECT_NE(r.err.find(loop.path() + ": device holds 1048576 bytes"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find(loop.path() + ": the device holds 1 MiB (1048576 bytes)"), std::string::npos)
+      << r.err;
   EXPECT_NE(r.err.find("16777216"), std::string::npos) << r.err;
   std::vector<uint8_t> bytes = read_file(backing);
   EXPECT_EQ(std::count(bytes.begin(), bytes.end(), 0), 1 << 20);
@@ -160,6 +161,28 @@ TEST(PartitionWrite, PartitionFitsBlockDevice) {
   ASSERT_EQ(r.status, 0) << r.err;
   must("dd if=" + loop.path() + " of=" + quote(dir / "got") + " bs=1M count=4 status=none");
   EXPECT_EQ(first_difference(dd_partition(dir, raw, 2048, 10239, 512), dir / "got"), -1);
+}
+
+TEST(PartitionWrite, MassOnePartitionOntoEveryTarget) {
+  ScratchDir dir;
+  std::string raw = make_mbr(dir);
+  scribble(raw, 47104, 59391, 512);  // logical partition 6
+  std::string img = convert(raw, dir / "mbr.qcow2", true);
+  qemu_raw(img, dir / "oracle.raw");
+  std::string want = dd_partition(dir, dir / "oracle.raw", 47104, 59391, 512);
+  CommandResult r = run(qflash_mass_bin() + " --partition 6 " + img + " " + quote(dir / "a") + " " +
+                        quote(dir / "b") + " " + quote(dir / "c"));
+  ASSERT_EQ(r.status, 0) << r.err;
+  for (const char* t : {"a", "b", "c"}) EXPECT_EQ(first_difference(want, dir / t), -1) << t;
+
+  r = run(qflash_mass_bin() + " --partition 8 " + img + " " + quote(dir / "d"));
+  EXPECT_EQ(r.status, 1);
+  EXPECT_NE(r.err.find("no partition 8 (partitions: 1, 2, 3, 4, 5, 6, 7)"), std::string::npos)
+      << r.err;
+  EXPECT_FALSE(fs::exists(dir / "d"));
+  EXPECT_EQ(run(qflash_mass_bin() + " --partition 1 --partition 2 " + img + " " + quote(dir / "d"))
+                .status,
+            1);
 }
 
 }  // namespace
