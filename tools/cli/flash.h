@@ -10,6 +10,7 @@
 #include "engine/mass_writer.h"
 #include "io/source.h"
 #include "tools/cli/options.h"
+#include "tools/cli/partition_ranges.h"
 
 namespace qflash::cli {
 
@@ -21,6 +22,7 @@ struct FlashRequest {
   bool yes = false;
   bool json = false;
   bool verify = false;
+  PartitionChoice partitions;  // --partition: these instead of the whole disk
 };
 
 // The write options both commands take (--yes, --verify, --json, --sparse,

@@ -6,6 +6,7 @@ namespace qflash::cli {
 
 int cmd_info(int argc, char** argv);
 int cmd_map(int argc, char** argv);
+int cmd_partitions(int argc, char** argv);
 int cmd_read(int argc, char** argv);
 int cmd_write(int argc, char** argv);
 

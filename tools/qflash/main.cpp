@@ -15,6 +15,7 @@ const char kUsage[] =
     "  map IMAGE           allocation map (as qemu-img map)\n"
     "  read IMAGE          raw bytes of the virtual disk to stdout\n"
     "  write IMAGE TARGET  write the virtual disk onto a file or block device\n"
+    "  partitions IMAGE    the MBR or GPT partition table of the virtual disk\n"
     "\n"
     "IMAGE is a path or an http(s):// URL. 'qflash COMMAND --help' for the\n"
     "options of a command. Exit status: 0 success, 1 bad usage or bad image\n"
@@ -41,7 +42,8 @@ int main(int argc, char** argv) {
     const char* name;
     int (*run)(int, char**);
   } const commands[] = {
-      {"info", cmd_info}, {"map", cmd_map}, {"read", cmd_read}, {"write", cmd_write}};
+      {"info", cmd_info}, {"map", cmd_map}, {"read", cmd_read}, {"write", cmd_write},
+      {"partitions", cmd_partitions}};
   for (const auto& c : commands)
     if (cmd == c.name) return c.run(argc - 1, argv + 1);
   std::fprintf(stderr, "qflash: unknown command '%s'\n%s", cmd.c_str(), kUsage);
