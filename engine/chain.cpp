@@ -8,6 +8,7 @@
 #include "engine/qcow2_header.h"
 #include "engine/qcow2_layer.h"
 #include "engine/raw_layer.h"
+#include "io/url.h"
 
 namespace qflash {
 namespace {
@@ -47,12 +48,12 @@ Result<Chain> Chain::open(const std::string& name, const SourceOptions& options)
     if (!src) {
       if (referrer.empty()) return src.take_error();
       return Error{src.error().kind,
-                   referrer + ": cannot open backing file (looked for " + next +
+                   referrer + ": cannot open backing file (looked for " + redact_url(next) +
                        "): " + src.error().message,
                    src.error().err};
     }
     if (!seen.insert((*src)->identity()).second)
-      return corrupt(referrer + ": backing chain loops back to " + next);
+      return corrupt(referrer + ": backing chain loops back to " + redact_url(next));
     if (chain.layers_.size() == kMaxChainDepth)
       return unsupported(name + ": backing chain is deeper than 64 images");
     QF_ASSIGN(auto layer, open_layer(std::move(src).value(), format, options));
@@ -62,7 +63,7 @@ Result<Chain> Chain::open(const std::string& name, const SourceOptions& options)
     if (format == "qcow2" && !next.empty()) {
       auto probe = open_source(next, options);
       if (probe && !has_qcow2_magic(**probe))
-        return corrupt(referrer + ": backing file " + next + " is declared qcow2 but is not");
+        return corrupt(referrer + ": backing file " + redact_url(next) + " is declared qcow2 but is not");
     }
     chain.layers_.push_back(std::move(layer));
     if (next.empty()) break;

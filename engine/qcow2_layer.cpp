@@ -9,6 +9,7 @@
 #include "engine/endian.h"
 #include "engine/l2_cache.h"
 #include "engine/l2_entry.h"
+#include "io/url.h"
 
 namespace qflash {
 namespace {
@@ -219,7 +220,7 @@ Result<std::unique_ptr<Layer>> open_qcow2_layer(SourcePtr src, const SourceOptio
     if (!opened)
       return Error{opened.error().kind,
                    src->name() + ": external data file '" + *h.data_file + "' (looked for " +
-                       path + "): " + opened.error().message,
+                       redact_url(path) + "): " + opened.error().message,
                    opened.error().err};
     data = std::move(opened).value();
   }
