@@ -156,6 +156,10 @@ struct Outcome {
 Outcome judge(Transfer& t, CURLcode rc, const Validators* expect) {
   long code = 0;
   curl_easy_getinfo(t.easy, CURLINFO_RESPONSE_CODE, &code);
+  curl_off_t length = -1;
+  curl_easy_getinfo(t.easy, CURLINFO_CONTENT_LENGTH_DOWNLOAD_T, &length);
+  if (code == 200 && length == 0)  // nginx's answer for an empty file
+    return {Verdict::Fail, expect ? kChanged + " (it is empty now)" : "the file is empty"};
   if (t.got_200 || (rc == CURLE_OK && code == 200))
     return {Verdict::Fail,
             "the server does not support range requests (it answered 200 OK to a Range request)"};
