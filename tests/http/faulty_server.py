@@ -4,9 +4,10 @@
 Serves files under --root on 127.0.0.1 with Range, ETag and Last-Modified,
 writes its port to --port-file, and logs one line per request to --log.
 Faults come from a random generator with a fixed --seed: --fail-rate of the
-requests either get 503 or lose their connection (before the answer, or
+requests (from request --fail-from on) either get 503 or lose their connection (before the answer, or
 halfway through the body, with a TCP reset). --ignore-range answers 200 with
-the whole file; --change-after N serves a new version (other ETag and
+the whole file; --stall N,M... holds those requests 5 s before answering;
+--change-after N serves a new version (other ETag and
 Last-Modified; --grow also appends bytes) from the N-th request on.
 --auth USER:PASS and --require-header 'Name: value' answer 401/403 without
 them. /redirect/PATH answers 302 to /PATH. The server stops by itself after
@@ -105,11 +106,16 @@ class Handler(BaseHTTPRequestHandler):
             etag, modified = '"v2"', "Tue, 01 Sep 2026 11:00:00 GMT"
             if a.grow:
                 data += bytes(65536)
-        if fault < a.fail_rate:
-            if kind < 0.5:
+        failing = fault < a.fail_rate and n >= a.fail_from
+        if n in a.stall:
+            self.note(n, "stalled")
+            time.sleep(5)
+            return self.reset()
+        if failing:
+            if kind < 1 / 3:
                 self.note(n, "503")
                 return self.reply(503, [("Retry-After", "0")], b"busy\n")
-            if kind < 0.75:
+            if kind < 2 / 3:
                 self.note(n, "reset before answering")
                 return self.reset()
         start, end, code = 0, len(data) - 1, 200
@@ -126,7 +132,7 @@ class Handler(BaseHTTPRequestHandler):
         headers = [("ETag", etag), ("Last-Modified", modified), ("Accept-Ranges", "bytes")]
         if code == 206:
             headers.append(("Content-Range", "bytes %d-%d/%d" % (start, end, len(data))))
-        if fault < a.fail_rate:
+        if failing:
             self.note(n, "reset halfway through the body")
             self.send_response(code)
             for k, v in headers:
@@ -139,6 +145,14 @@ class Handler(BaseHTTPRequestHandler):
         self.reply(code, headers, body)
 
 
+class Server(ThreadingHTTPServer):
+    daemon_threads = True
+
+    def handle_error(self, request, client_address):
+        if not isinstance(sys.exc_info()[1], OSError):  # clients hanging up are no news
+            super().handle_error(request, client_address)
+
+
 def main():
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--root", required=True)
@@ -146,6 +160,8 @@ def main():
     p.add_argument("--log")
     p.add_argument("--seed", type=int, default=1)
     p.add_argument("--fail-rate", type=float, default=0.0)
+    p.add_argument("--fail-from", type=int, default=0)
+    p.add_argument("--stall", type=lambda v: {int(x) for x in v.split(",")}, default=set())
     p.add_argument("--ignore-range", action="store_true")
     p.add_argument("--change-after", type=int)
     p.add_argument("--grow", action="store_true")
@@ -155,8 +171,7 @@ def main():
     p.add_argument("--lifetime", type=float, default=120.0)
     args = p.parse_args()
 
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    server.daemon_threads = True
+    server = Server(("127.0.0.1", 0), Handler)
     server.state = State(args)
     server.quit = threading.Event()
     tmp = args.port_file + ".tmp"

@@ -142,6 +142,8 @@ class FaultyServer {
   FaultyServer(const ScratchDir& dir, const std::string& root, std::vector<std::string> flags = {})
       : log_(dir / "faulty.log") {
     std::string port_file = dir / "faulty.port";
+    fs::remove(port_file);
+    fs::remove(log_);
     std::string script =
         (std::filesystem::path(__FILE__).parent_path() / "faulty_server.py").string();
     std::vector<std::string> argv = {"python3", script,      "--root", root,
