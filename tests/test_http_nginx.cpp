@@ -172,6 +172,24 @@ TEST(HttpNginx, RedirectIsFollowed) {
   EXPECT_EQ(first_difference(dir / "want.raw", dir / "got.raw"), -1);
 }
 
+// HTTPS verifies the server against the system's CA store: a self-signed
+// certificate is refused with curl's reason, before anything is written.
+TEST(HttpNginx, HttpsVerifiesCertificates) {
+  ScratchDir dir;
+  make_corpus(dir);
+  must("openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj /CN=127.0.0.1 -keyout " +
+       (dir / "key.pem") + " -out " + (dir / "cert.pem") + " 2>&1");
+  Nginx nginx(dir, dir / "www",
+              "    ssl_certificate " + (dir / "cert.pem") + ";\n    ssl_certificate_key " +
+                  (dir / "key.pem") + ";",
+              true);
+  auto r = run(qflash_bin() + " write " + nginx.url("plain.qcow2") + " " + (dir / "got.raw"));
+  EXPECT_EQ(r.status, 1);
+  EXPECT_TRUE(r.err.starts_with("qflash: " + nginx.url("plain.qcow2") + ": SSL certificate problem"))
+      << r.err;
+  EXPECT_FALSE(fs::exists(dir / "got.raw"));
+}
+
 // Many threads reading random ranges through a small cache (constant
 // eviction) and aggressive read-ahead get the file's exact bytes.
 TEST(HttpNginx, ConcurrentReadsAreExact) {

@@ -94,10 +94,13 @@ inline std::string slurp(const std::string& path) {
 }
 
 // nginx serving `root`, one process (master_process off) in the foreground.
-// `extra` is pasted into the server block (locations, auth).
+// `extra` is pasted into the server block (locations, auth, certificates);
+// `tls` makes it listen for https.
 class Nginx {
  public:
-  Nginx(const ScratchDir& dir, const std::string& root, const std::string& extra = "") {
+  Nginx(const ScratchDir& dir, const std::string& root, const std::string& extra = "",
+        bool tls = false)
+      : scheme_(tls ? "https" : "http") {
     std::string conf = dir / "nginx.conf", logs = dir / "nginx";
     std::filesystem::create_directories(logs);
     for (int attempt = 0; attempt < 5; ++attempt) {
@@ -113,7 +116,7 @@ class Nginx {
                           << "  scgi_temp_path " << logs << "/scgi;\n"
                           << "  default_type application/octet-stream;\n  sendfile on;\n"
                           << "  keepalive_requests 100000;\n"
-                          << "  server {\n    listen 127.0.0.1:" << port_ << ";\n"
+                          << "  server {\n    listen 127.0.0.1:" << port_ << (tls ? " ssl" : "") << ";\n"
                           << "    root " << root << ";\n" << extra << "\n  }\n}\n";
       proc_ = std::make_unique<ChildProcess>(std::vector<std::string>{
           "nginx", "-p", logs, "-e", logs + "/error.log", "-c", conf});
@@ -127,10 +130,11 @@ class Nginx {
   }
   int port() const { return port_; }
   std::string url(const std::string& path) const {
-    return "http://127.0.0.1:" + std::to_string(port_) + "/" + path;
+    return scheme_ + "://127.0.0.1:" + std::to_string(port_) + "/" + path;
   }
 
  private:
+  std::string scheme_;
   int port_ = 0;
   std::unique_ptr<ChildProcess> proc_;
 };
