@@ -257,18 +257,36 @@ class HttpSource final : public Source {
     uint64_t cs = opt_.chunk_size, first = offset / cs, last = (offset + len - 1) / cs;
     std::unique_lock lk(mu_);
     if (fatal_) return *fatal_;
+    // Register as a waiter on every missing chunk first, so each one is
+    // kept for us however many others arrive before we get to it.
+    std::vector<bool> waiting(last - first + 1);
     bool queued = false;
     for (uint64_t i = first; i <= last; ++i)
-      if (!cache_.contains(i)) queued |= want(i, true);
+      if (!cache_.contains(i)) {
+        queued |= want(i, true);
+        ++slots_[i].waiters;
+        waiting[i - first] = true;
+      }
     queued |= read_ahead(first, last);
     if (queued) curl_multi_wakeup(multi_);
     size_t done = 0;
     for (uint64_t i = first; i <= last; ++i) {
-      ChunkCache::Chunk chunk;
-      while (!(chunk = cache_.get(i))) {
-        if (fatal_) return *fatal_;
-        if (want(i, true)) curl_multi_wakeup(multi_);  // evicted before we woke
-        cv_.wait(lk);
+      ChunkCache::Chunk chunk = waiting[i - first] ? nullptr : cache_.get(i);
+      if (!chunk) {
+        if (!waiting[i - first]) {  // evicted since we looked
+          if (want(i, true)) curl_multi_wakeup(multi_);
+          ++slots_[i].waiters;
+        }
+        while (true) {
+          if (fatal_) return *fatal_;  // the slots went with the run
+          Slot& s = slots_[i];
+          if (s.state == State::Done) {
+            chunk = s.chunk;
+            if (--s.waiters == 0) slots_.erase(i);
+            break;
+          }
+          cv_.wait(lk);
+        }
       }
       lk.unlock();
       uint64_t skip = std::max(offset, i * cs) - i * cs;
@@ -292,11 +310,15 @@ class HttpSource final : public Source {
   }
 
  private:
-  enum class State { Queued, Active, Delayed };
+  enum class State { Queued, Active, Delayed, Done };
+  // A chunk on its way. Once Done it stays until its last waiter took the
+  // data, so the LRU cannot evict a chunk out from under a reader.
   struct Slot {
     State state = State::Queued;
     bool demand = false;
     int attempt = 0;
+    int waiters = 0;
+    ChunkCache::Chunk chunk;
   };
   // A sequential reader: where it will read next, and when it last did.
   struct Stream {
@@ -411,8 +433,14 @@ class HttpSource final : public Source {
     std::string where = name_ + ": bytes " + std::to_string(t.begin) + "-" +
                         std::to_string(t.begin + t.length - 1) + ": ";
     if (o.verdict == Verdict::Done) {
-      cache_.put(t.chunk, std::make_shared<const std::vector<uint8_t>>(std::move(t.body)));
-      slots_.erase(t.chunk);
+      auto chunk = std::make_shared<const std::vector<uint8_t>>(std::move(t.body));
+      cache_.put(t.chunk, chunk);
+      if (s.waiters == 0) {
+        slots_.erase(t.chunk);
+      } else {
+        s.state = State::Done;
+        s.chunk = std::move(chunk);
+      }
     } else if (o.verdict == Verdict::Retry && s.attempt < opt_.max_retries) {
       auto delay = backoff(s.attempt++);
       s.state = State::Delayed;
