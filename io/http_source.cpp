@@ -142,7 +142,9 @@ size_t on_body(char* data, size_t size, size_t n, void* user) {
     t->overflow = true;
     return 0;
   }
-  t->body.insert(t->body.end(), data, data + bytes);
+  size_t at = t->body.size();
+  t->body.resize(at + bytes);
+  std::memcpy(t->body.data() + at, data, bytes);
   return bytes;
 }
 
