@@ -108,10 +108,11 @@ struct Transfer {
   Transfer(const Transfer&) = delete;
   Transfer& operator=(const Transfer&) = delete;
 
-  void reset(uint64_t chunk_index, uint64_t first, uint64_t bytes) {
+  void reset(uint64_t chunk_index, uint64_t first, uint64_t bytes, bool whole_file) {
     chunk = chunk_index;
     begin = first;
     length = bytes;
+    whole = whole_file;
     body.clear();
     body.reserve(bytes);
     got_200 = overflow = false;
@@ -123,6 +124,7 @@ struct Transfer {
   CURL* easy;
   uint64_t chunk = 0, begin = 0, length = 0;
   std::vector<uint8_t> body;
+  bool whole = false;     // the range is the whole file: a plain 200 answers it too
   bool got_200 = false;   // the server ignored Range; the transfer was cut short
   bool overflow = false;  // more bytes than the range holds
   char errbuf[CURL_ERROR_SIZE] = {};
@@ -133,11 +135,11 @@ size_t on_body(char* data, size_t size, size_t n, void* user) {
   size_t bytes = size * n;
   long code = 0;
   curl_easy_getinfo(t->easy, CURLINFO_RESPONSE_CODE, &code);
-  if (code == 200) {
+  if (code == 200 && !t->whole) {
     t->got_200 = true;  // a whole file we did not ask for: stop it now
     return 0;
   }
-  if (code != 206) return bytes;  // an error page; the status says enough
+  if (code != 206 && code != 200) return bytes;  // an error page; the status says enough
   if (t->body.size() + bytes > t->length) {
     t->overflow = true;
     return 0;
@@ -162,7 +164,7 @@ Outcome judge(Transfer& t, CURLcode rc, const Validators* expect) {
   curl_easy_getinfo(t.easy, CURLINFO_CONTENT_LENGTH_DOWNLOAD_T, &length);
   if (code == 200 && length == 0)  // nginx's answer for an empty file
     return {Verdict::Fail, expect ? kChanged + " (it is empty now)" : "the file is empty"};
-  if (t.got_200 || (rc == CURLE_OK && code == 200))
+  if (t.got_200 || (rc == CURLE_OK && code == 200 && !t.whole))
     return {Verdict::Fail,
             "the server does not support range requests (it answered 200 OK to a Range request)"};
   if (t.overflow) return {Verdict::Fail, "the server sent more bytes than the range asked for"};
@@ -170,10 +172,13 @@ Outcome judge(Transfer& t, CURLcode rc, const Validators* expect) {
     return {transient_error(rc) ? Verdict::Retry : Verdict::Fail,
             t.errbuf[0] ? t.errbuf : curl_easy_strerror(rc)};
   if (code == 416 && expect) return {Verdict::Fail, kChanged + " (range no longer satisfiable)"};
-  if (code != 206)
+  if (code != 206 && code != 200)
     return {transient_status(code) ? Verdict::Retry : Verdict::Fail,
             "the server answered " + http_status(code)};
-  auto cr = parse_content_range(response_header(t.easy, "Content-Range"));
+  // Some servers answer a range covering the whole file with a plain 200.
+  auto cr = code == 200 ? ContentRange{t.begin, t.begin + t.length - 1,
+                                       length < 0 ? std::nullopt : std::optional<uint64_t>(length)}
+                        : parse_content_range(response_header(t.easy, "Content-Range"));
   if (!cr) return {Verdict::Fail, "a 206 answer without a valid Content-Range"};
   if (expect) {
     if (cr->total && *cr->total != expect->size)
@@ -229,7 +234,7 @@ class HttpSource final : public Source {
     Transfer t;
     configure(t);
     for (int attempt = 0;; ++attempt) {
-      t.reset(0, 0, 1);
+      t.reset(0, 0, 1, false);
       debug("%s: probing with GET bytes 0-0", name_.c_str());
       Outcome o = judge(t, curl_easy_perform(t.easy), nullptr);
       if (o.verdict == Verdict::Done) {
@@ -418,7 +423,8 @@ class HttpSource final : public Source {
       idle_.pop_back();
     }
     uint64_t begin = i * opt_.chunk_size;
-    t->reset(i, begin, std::min<uint64_t>(opt_.chunk_size, v_.size - begin));
+    uint64_t length = std::min<uint64_t>(opt_.chunk_size, v_.size - begin);
+    t->reset(i, begin, length, length == v_.size);
     slots_[i].state = State::Active;
     ++active_;
     debug("%s: GET bytes %llu-%llu", name_.c_str(), static_cast<unsigned long long>(begin),

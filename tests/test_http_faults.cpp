@@ -104,6 +104,21 @@ TEST(HttpFaults, NoRangeSupportFailsBeforeWriting) {
   EXPECT_EQ(server.requests(), 1);  // no retries for a definite answer
 }
 
+// RFC 9110 lets a server answer a range covering the whole file with 200;
+// a raw image smaller than one chunk asks exactly that.
+TEST(HttpFaults, WholeFileAnsweredWith200) {
+  ScratchDir dir;
+  fs::create_directories(dir / "www");
+  std::vector<uint8_t> bytes(300000);
+  for (size_t i = 0; i < bytes.size(); ++i) bytes[i] = uint8_t(i * 7 + i / 1000);
+  write_file(dir / "www/small.raw", bytes);
+  FaultyServer server(dir, dir / "www", {"--full-200"});
+  std::string got = must(qflash_bin() + " read " + server.url("small.raw"));
+  EXPECT_TRUE(got.size() == bytes.size() && std::equal(got.begin(), got.end(), bytes.begin(),
+                                                        [](char a, uint8_t b) { return uint8_t(a) == b; }));
+  EXPECT_EQ(server.count("200"), 1) << server.log();
+}
+
 TEST(HttpFaults, ChangedImageFailsTheRun) {
   ScratchDir dir;
   make_image(dir);

@@ -6,7 +6,7 @@ writes its port to --port-file, and logs one line per request to --log.
 Faults come from a random generator with a fixed --seed: --fail-rate of the
 requests (from request --fail-from on) either get 503 or lose their connection (before the answer, or
 halfway through the body, with a TCP reset). --ignore-range answers 200 with
-the whole file; --stall N,M... holds those requests 5 s before answering;
+the whole file (--full-200: only to a range that covers it all); --stall N,M... holds those requests 5 s before answering;
 --change-after N serves a new version (other ETag and
 Last-Modified; --grow also appends bytes) from the N-th request on.
 --auth USER:PASS and --require-header 'Name: value' answer 401/403 without
@@ -127,7 +127,7 @@ class Handler(BaseHTTPRequestHandler):
             if start >= len(data):
                 self.note(n, "416")
                 return self.reply(416, [("Content-Range", "bytes */%d" % len(data))])
-            code = 206
+            code = 200 if a.full_200 and start == 0 and end == len(data) - 1 else 206
         body = data[start:end + 1]
         headers = [("ETag", etag), ("Last-Modified", modified), ("Accept-Ranges", "bytes")]
         if code == 206:
@@ -163,6 +163,7 @@ def main():
     p.add_argument("--fail-from", type=int, default=0)
     p.add_argument("--stall", type=lambda v: {int(x) for x in v.split(",")}, default=set())
     p.add_argument("--ignore-range", action="store_true")
+    p.add_argument("--full-200", action="store_true")
     p.add_argument("--change-after", type=int)
     p.add_argument("--grow", action="store_true")
     p.add_argument("--auth")
