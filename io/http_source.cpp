@@ -35,22 +35,15 @@ void curl_init_once() {
 }
 
 std::string http_status(long code) {
-  const char* reason = "";
-  switch (code) {
-    case 400: reason = " Bad Request"; break;
-    case 401: reason = " Unauthorized"; break;
-    case 403: reason = " Forbidden"; break;
-    case 404: reason = " Not Found"; break;
-    case 405: reason = " Method Not Allowed"; break;
-    case 410: reason = " Gone"; break;
-    case 416: reason = " Range Not Satisfiable"; break;
-    case 429: reason = " Too Many Requests"; break;
-    case 500: reason = " Internal Server Error"; break;
-    case 502: reason = " Bad Gateway"; break;
-    case 503: reason = " Service Unavailable"; break;
-    case 504: reason = " Gateway Timeout"; break;
-  }
-  return "HTTP " + std::to_string(code) + reason;
+  static const std::pair<long, const char*> kReasons[] = {
+      {400, "Bad Request"},           {401, "Unauthorized"},      {403, "Forbidden"},
+      {404, "Not Found"},             {405, "Method Not Allowed"}, {410, "Gone"},
+      {416, "Range Not Satisfiable"}, {429, "Too Many Requests"}, {500, "Internal Server Error"},
+      {502, "Bad Gateway"},           {503, "Service Unavailable"}, {504, "Gateway Timeout"}};
+  std::string s = "HTTP " + std::to_string(code);
+  for (const auto& [c, reason] : kReasons)
+    if (c == code) s += std::string(" ") + reason;
+  return s;
 }
 
 bool transient_status(long code) { return code == 408 || code == 429 || code >= 500; }
@@ -189,8 +182,8 @@ Outcome judge(Transfer& t, CURLcode rc, const Validators* expect) {
       return {Verdict::Fail, kChanged + " (ETag was " + expect->etag + ", now " + etag + ")"};
     std::string modified = response_header(t.easy, "Last-Modified");
     if (modified != expect->last_modified)
-      return {Verdict::Fail, kChanged + " (Last-Modified was " + expect->last_modified +
-                                 ", now " + modified + ")"};
+      return {Verdict::Fail, kChanged + " (Last-Modified was " + expect->last_modified + ", now " +
+                                 modified + ")"};
   }
   if (cr->first != t.begin || cr->last + 1 != t.begin + t.length)
     return {Verdict::Fail, "the server sent bytes " + std::to_string(cr->first) + "-" +
@@ -206,7 +199,10 @@ Outcome judge(Transfer& t, CURLcode rc, const Validators* expect) {
 class HttpSource final : public Source {
  public:
   HttpSource(const std::string& url, const SourceOptions& options, const HttpOptions& http)
-      : url_(url), name_(redact_url(url)), userinfo_(url_userinfo(url)), opt_(http),
+      : url_(url),
+        name_(redact_url(url)),
+        userinfo_(url_userinfo(url)),
+        opt_(http),
         cache_(http.cache_chunks) {
     for (const auto& h : options.http_headers) headers_ = curl_slist_append(headers_, h.c_str());
     multi_ = curl_multi_init();
@@ -240,7 +236,8 @@ class HttpSource final : public Source {
       if (o.verdict == Verdict::Done) {
         auto cr = parse_content_range(response_header(t.easy, "Content-Range"));
         if (!cr->total) return unsupported(name_ + ": the server does not tell the file's size");
-        v_ = {*cr->total, response_header(t.easy, "ETag"), response_header(t.easy, "Last-Modified")};
+        v_ = {*cr->total, response_header(t.easy, "ETag"),
+              response_header(t.easy, "Last-Modified")};
         debug("%s: %llu bytes, ETag %s, Last-Modified %s", name_.c_str(),
               static_cast<unsigned long long>(v_.size), v_.etag.c_str(), v_.last_modified.c_str());
         return {};
@@ -256,7 +253,9 @@ class HttpSource final : public Source {
     }
   }
 
-  void start() { io_ = std::thread([this] { run(); }); }
+  void start() {
+    io_ = std::thread([this] { run(); });
+  }
 
   Result<size_t> read_at(std::span<uint8_t> buf, uint64_t offset) const override {
     if (offset >= v_.size || buf.empty()) return size_t(0);
@@ -487,9 +486,11 @@ class HttpSource final : public Source {
             ++it;
           }
         }
-        while (!fatal_ && active_ < opt_.max_transfers)
-          if (auto i = next_queued()) launch(*i);
-          else break;
+        while (!fatal_ && active_ < opt_.max_transfers) {
+          auto i = next_queued();
+          if (!i) break;
+          launch(*i);
+        }
       }
       int running = 0;
       curl_multi_perform(multi_, &running);

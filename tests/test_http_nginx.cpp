@@ -20,8 +20,8 @@ std::vector<uint8_t> noise(size_t n, unsigned seed) {
 }
 
 // Images made at test time under dir/www: plain, deflate- and
-// zstd-compressed, small clusters, raw, and a backing chain in two folders
-// with relative names.
+// zstd-compressed, small clusters, over a raw backing file, and a backing
+// chain in two folders with relative names.
 std::vector<std::string> make_corpus(const ScratchDir& dir) {
   std::string www = dir / "www";
   fs::create_directories(www + "/chain/top");
@@ -29,9 +29,12 @@ std::vector<std::string> make_corpus(const ScratchDir& dir) {
     must("qemu-io -f qcow2 " + cmds + " " + quote(img) + " >/dev/null");
   };
   must("qemu-img create -q -f qcow2 " + www + "/plain.qcow2 24M");
-  io(www + "/plain.qcow2", "-c 'write -P 0x5a 0 3M' -c 'write -P 0x11 9M 1536k' -c 'write -z 20M 1M'");
+  io(www + "/plain.qcow2",
+     "-c 'write -P 0x5a 0 3M' -c 'write -P 0x11 9M 1536k' -c 'write -z 20M 1M'");
   write_file(www + "/noise.raw", noise(6 << 20, 1));
   must("qemu-img convert -q -c -f raw -O qcow2 " + www + "/noise.raw " + www + "/deflate.qcow2");
+  must("qemu-img create -q -f qcow2 -b noise.raw -F raw " + www + "/over-raw.qcow2");
+  io(www + "/over-raw.qcow2", "-c 'write -P 0x66 1M 256k'");
   must("qemu-img convert -q -c -f qcow2 -O qcow2 -o compression_type=zstd " + www +
        "/plain.qcow2 " + www + "/zstd.qcow2");
   must("qemu-img create -q -f qcow2 -o cluster_size=4096 " + www + "/small-clusters.qcow2 8M");
@@ -42,8 +45,8 @@ std::vector<std::string> make_corpus(const ScratchDir& dir) {
   io(www + "/chain/mid.qcow2", "-c 'write -P 0x22 2M 2M'");
   must("qemu-img create -q -f qcow2 -b ../mid.qcow2 -F qcow2 " + www + "/chain/top/top.qcow2");
   io(www + "/chain/top/top.qcow2", "-c 'write -P 0x23 3M 64k' -c 'write -z 6M 1M'");
-  return {"plain.qcow2", "noise.raw", "deflate.qcow2", "zstd.qcow2", "small-clusters.qcow2",
-          "chain/top/top.qcow2"};
+  return {"plain.qcow2", "over-raw.qcow2",       "deflate.qcow2",
+          "zstd.qcow2",  "small-clusters.qcow2", "chain/top/top.qcow2"};
 }
 
 std::string replace_all(std::string s, const std::string& from, const std::string& to) {
@@ -98,8 +101,8 @@ TEST(HttpNginx, BackingChainResolvesAgainstUrl) {
   // qflash read of a range that crosses all three layers.
   qemu_raw(dir / "www/chain/top/top.qcow2", dir / "want.raw");
   auto want = read_file(dir / "want.raw");
-  std::string got = must(qflash_bin() + " read --offset=1M --length=6M " +
-                         nginx.url("chain/top/top.qcow2"));
+  std::string got =
+      must(qflash_bin() + " read --offset=1M --length=6M " + nginx.url("chain/top/top.qcow2"));
   ASSERT_EQ(got.size(), 6u << 20);
   EXPECT_TRUE(std::equal(got.begin(), got.end(), want.begin() + (1 << 20),
                          [](char a, uint8_t b) { return uint8_t(a) == b; }));
@@ -118,7 +121,8 @@ TEST(HttpNginx, MissingImageFailsBeforeWriting) {
   Nginx nginx(dir, dir / "www");
   auto r = run(qflash_bin() + " write " + nginx.url("nope.qcow2") + " " + (dir / "t.raw"));
   EXPECT_EQ(r.status, 1);
-  EXPECT_EQ(r.err, "qflash: " + nginx.url("nope.qcow2") + ": the server answered HTTP 404 Not Found\n");
+  EXPECT_EQ(r.err,
+            "qflash: " + nginx.url("nope.qcow2") + ": the server answered HTTP 404 Not Found\n");
   EXPECT_FALSE(fs::exists(dir / "t.raw"));
 }
 
@@ -185,7 +189,8 @@ TEST(HttpNginx, HttpsVerifiesCertificates) {
               true);
   auto r = run(qflash_bin() + " write " + nginx.url("plain.qcow2") + " " + (dir / "got.raw"));
   EXPECT_EQ(r.status, 1);
-  EXPECT_TRUE(r.err.starts_with("qflash: " + nginx.url("plain.qcow2") + ": SSL certificate problem"))
+  EXPECT_TRUE(
+      r.err.starts_with("qflash: " + nginx.url("plain.qcow2") + ": SSL certificate problem"))
       << r.err;
   EXPECT_FALSE(fs::exists(dir / "got.raw"));
 }
@@ -219,8 +224,9 @@ TEST(HttpNginx, ConcurrentReadsAreExact) {
         size_t len = 1 + rng() % buf.size();
         auto n = (*src)->read_at(std::span(buf).first(len), off);
         size_t expect = off >= want.size() ? 0 : std::min<uint64_t>(len, want.size() - off);
-        if (!n.ok() || *n != expect || !std::equal(buf.begin(), buf.begin() + long(expect),
-                                                    want.begin() + long(std::min<uint64_t>(off, want.size()))))
+        if (!n.ok() || *n != expect ||
+            !std::equal(buf.begin(), buf.begin() + long(expect),
+                        want.begin() + long(std::min<uint64_t>(off, want.size()))))
           ++bad[size_t(t)];
         pos = (off + len) % want.size();
       }

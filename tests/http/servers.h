@@ -116,10 +116,12 @@ class Nginx {
                           << "  scgi_temp_path " << logs << "/scgi;\n"
                           << "  default_type application/octet-stream;\n  sendfile on;\n"
                           << "  keepalive_requests 100000;\n"
-                          << "  server {\n    listen 127.0.0.1:" << port_ << (tls ? " ssl" : "") << ";\n"
-                          << "    root " << root << ";\n" << extra << "\n  }\n}\n";
-      proc_ = std::make_unique<ChildProcess>(std::vector<std::string>{
-          "nginx", "-p", logs, "-e", logs + "/error.log", "-c", conf});
+                          << "  server {\n    listen 127.0.0.1:" << port_ << (tls ? " ssl" : "")
+                          << ";\n"
+                          << "    root " << root << ";\n"
+                          << extra << "\n  }\n}\n";
+      proc_ = std::make_unique<ChildProcess>(
+          std::vector<std::string>{"nginx", "-p", logs, "-e", logs + "/error.log", "-c", conf});
       for (int i = 0; i < 250 && proc_->running(); ++i) {
         if (port_open(port_)) return;
         std::this_thread::sleep_for(std::chrono::milliseconds(20));
@@ -150,8 +152,8 @@ class FaultyServer {
     fs::remove(log_);
     std::string script =
         (std::filesystem::path(__FILE__).parent_path() / "faulty_server.py").string();
-    std::vector<std::string> argv = {"python3", script,      "--root", root,
-                                     "--port-file", port_file, "--log", log_};
+    std::vector<std::string> argv = {"python3",     script,    "--root", root,
+                                     "--port-file", port_file, "--log",  log_};
     argv.insert(argv.end(), flags.begin(), flags.end());
     proc_ = std::make_unique<ChildProcess>(argv);
     for (int i = 0; i < 500 && proc_->running(); ++i) {
