@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <memory>
@@ -36,6 +37,13 @@ inline int free_port() {
   ::getsockname(s, reinterpret_cast<sockaddr*>(&a), &len);
   ::close(s);
   return ntohs(a.sin_port);
+}
+
+// Requests to our servers must not go through a proxy from the environment
+// (libcurl honours http_proxy), for this process and the qflash it runs.
+inline void bypass_proxies() {
+  ::setenv("no_proxy", "127.0.0.1", 1);
+  ::setenv("NO_PROXY", "127.0.0.1", 1);
 }
 
 inline bool port_open(int port) {
@@ -101,6 +109,7 @@ class Nginx {
   Nginx(const ScratchDir& dir, const std::string& root, const std::string& extra = "",
         bool tls = false)
       : scheme_(tls ? "https" : "http") {
+    bypass_proxies();
     std::string conf = dir / "nginx.conf", logs = dir / "nginx";
     std::filesystem::create_directories(logs);
     for (int attempt = 0; attempt < 5; ++attempt) {
@@ -147,6 +156,7 @@ class FaultyServer {
  public:
   FaultyServer(const ScratchDir& dir, const std::string& root, std::vector<std::string> flags = {})
       : log_(dir / "faulty.log") {
+    bypass_proxies();
     std::string port_file = dir / "faulty.port";
     fs::remove(port_file);
     fs::remove(log_);
