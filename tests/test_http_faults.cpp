@@ -3,6 +3,10 @@
 // changes mid-run fail with one clear line, exit 1, nothing written.
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <sstream>
+#include <thread>
+
 #include "io/http_source.h"
 #include "tests/http/servers.h"
 #include "tests/support/support.h"
@@ -89,6 +93,56 @@ TEST(HttpFaults, StalledTransferIsRetried) {
   auto want = read_file(img);
   EXPECT_TRUE(std::equal(buf.begin(), buf.end(), want.begin() + (3 << 20)));
   EXPECT_EQ(server.count("stalled"), 1) << server.log();
+}
+
+// What reaches the server: a sequential stream is read ahead, random reads
+// are not, and cached chunks cost no request.
+TEST(HttpFaults, ReadAheadAndCacheAsSeenByTheServer) {
+  ScratchDir dir;
+  std::string img = make_image(dir);
+  FaultyServer server(dir, dir / "www");
+  HttpOptions o = quick();
+  o.chunk_size = 64 << 10;
+  o.readahead_chunks = 4;
+  auto src = open_http_source(server.url("disk.qcow2"), {}, o);
+  ASSERT_TRUE(src.ok()) << src.error().message;
+  auto ranges = [&] {
+    std::istringstream in(server.log());
+    std::vector<std::string> r;
+    for (std::string line; std::getline(in, line);)
+      r.push_back(line.substr(line.find("range=") + 6, line.find(' ', line.find("range=")) -
+                                                           line.find("range=") - 6));
+    return r;
+  };
+  auto settle = [&](size_t n) {  // wait (bounded) until n requests were logged
+    for (int i = 0; i < 200 && ranges().size() < n; ++i)
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    return ranges();
+  };
+  std::vector<uint8_t> buf(64 << 10);
+  auto want = read_file(img);
+  // Random: chunks 40 and 10 only, nothing ahead.
+  ASSERT_TRUE((*src)->read_at(buf, 40 * buf.size()).ok());
+  ASSERT_TRUE((*src)->read_at(buf, 10 * buf.size()).ok());
+  std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  EXPECT_EQ(ranges(), (std::vector<std::string>{"bytes=0-0", "bytes=2621440-2686975",
+                                                "bytes=655360-720895"}));
+  // Chunk 11 continues the stream at 10: chunks 12..15 are fetched ahead.
+  ASSERT_TRUE((*src)->read_at(buf, 11 * buf.size()).ok());
+  auto r = settle(8);
+  ASSERT_EQ(r.size(), 8u);
+  std::sort(r.begin() + 3, r.end());  // in flight together: any order
+  EXPECT_EQ(std::vector<std::string>(r.begin() + 3, r.end()),
+            (std::vector<std::string>{"bytes=720896-786431", "bytes=786432-851967",
+                                      "bytes=851968-917503", "bytes=917504-983039",
+                                      "bytes=983040-1048575"}));
+  // Chunks 12 and 10 are cached: no request; the bytes are right.
+  ASSERT_TRUE((*src)->read_at(buf, 12 * buf.size()).ok());
+  EXPECT_TRUE(std::equal(buf.begin(), buf.end(), want.begin() + 12 * long(buf.size())));
+  ASSERT_TRUE((*src)->read_at(buf, 10 * buf.size()).ok());
+  EXPECT_TRUE(std::equal(buf.begin(), buf.end(), want.begin() + 10 * long(buf.size())));
+  std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  EXPECT_EQ(ranges().size(), 9u);  // only chunk 16, ahead of the stream at 12
 }
 
 TEST(HttpFaults, NoRangeSupportFailsBeforeWriting) {
