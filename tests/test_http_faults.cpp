@@ -218,6 +218,31 @@ TEST(HttpFaults, ClientErrorsAreNotRetried) {
   EXPECT_EQ(server.requests(), 2);
 }
 
+// qflash-mass from a URL onto three files, through faults, with a token
+// and credentials: every target exact, the JSON report without secrets.
+TEST(HttpFaults, MassFromUrl) {
+  ScratchDir dir;
+  std::string img = make_image(dir);
+  FaultyServer server(dir, dir / "www",
+                      {"--auth", "station:pa55w0rd", "--require-header", "X-Token: t0k3n",
+                       "--fail-rate", "0.2", "--seed", "11"});
+  std::string url = server.url("disk.qcow2");
+  std::string secret_url = "http://station:pa55w0rd@" + url.substr(7);
+  auto r = run(qflash_mass_bin() + " --json --header 'X-Token: t0k3n' " + secret_url + " " +
+               (dir / "t1.raw") + " " + (dir / "t2.raw") + " " + (dir / "t3.raw"));
+  ASSERT_EQ(r.status, 0) << r.err << server.log();
+  EXPECT_NE(r.out.find("\"image\": \"" + url + "\""), std::string::npos) << r.out;
+  EXPECT_EQ((r.out + r.err).find("pa55w0rd"), std::string::npos) << r.out << r.err;
+  EXPECT_EQ((r.out + r.err).find("t0k3n"), std::string::npos) << r.out << r.err;
+  qemu_raw(img, dir / "want.raw");
+  for (const char* t : {"t1.raw", "t2.raw", "t3.raw"})
+    EXPECT_EQ(first_difference(dir / "want.raw", dir / t), -1) << t;
+  EXPECT_GT(server.count("503") + server.count("reset before answering") +
+                server.count("reset halfway through the body"),
+            0)
+      << server.log();
+}
+
 TEST(HttpFaults, SecretsReachTheServerNotTheOutput) {
   ScratchDir dir;
   std::string img = make_image(dir);
