@@ -7,6 +7,7 @@
 # attaches 4 loop devices with direct I/O, and times, for each compression:
 #   qemu-img convert -m 16 -W -n -t none -O raw  vs  qflash write   (1 target)
 #   4 parallel qemu-img converts  vs  qflash-mass   vs  dd of the raw (4 targets)
+#   qflash-mass from a loopback nginx (http://) vs from the local file (4 targets)
 # Every target is discarded before each run and compared with the raw disk
 # after it. Prints the times, the ratios against the goals and qflash-mass's
 # peak RSS. Needs root and about 11 GiB free in WORKDIR.
@@ -18,7 +19,7 @@ bin="$PWD/${BUILD_DIR:-build}/bin"
 work="${1:-/var/tmp/qflash-side-by-side}"
 targets=4
 
-for p in dosfstools mtools e2fsprogs gdisk qemu-utils time util-linux; do
+for p in dosfstools mtools e2fsprogs gdisk qemu-utils time util-linux nginx python3; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" ||
     DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "$p" >/dev/null
 done
@@ -53,7 +54,11 @@ build_disk
 size=$(stat -c %s disk.raw)
 
 devs=()
-detach() { for d in "${devs[@]}"; do losetup -d "$d" 2>/dev/null || true; done; }
+nginx_pid=""
+detach() {
+  for d in "${devs[@]}"; do losetup -d "$d" 2>/dev/null || true; done
+  [ -z "$nginx_pid" ] || { kill "$nginx_pid" 2>/dev/null; wait "$nginx_pid" 2>/dev/null || true; }
+}
 trap detach EXIT
 for i in $(seq 1 $targets); do
   [ -f "target$i" ] || truncate -s "$size" "target$i"
@@ -129,4 +134,42 @@ for c in deflate zstd; do
       "$(ratio "$wall" "$q4")x qemu-img (goal <= 0.35); cpu $(ratio "$cpu" "$q4c")x; $(ratio "$wall" "$dd_wall")x dd (goal <= 1.3); RSS $rss MiB"
 done
 echo "peak RSS of qflash-mass: $rss_max MiB (goal <= 300); every target checked byte-exact"
+
+# The same images served by nginx on 127.0.0.1 (one process, sendfile; its
+# CPU is not in the cpu column): qflash-mass reads them with range requests.
+port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+mkdir -p nginx
+cat >nginx/nginx.conf <<CONF
+daemon off;
+master_process off;
+pid $work/nginx/nginx.pid;
+error_log $work/nginx/error.log;
+events { worker_connections 256; }
+http {
+  access_log off;
+  client_body_temp_path $work/nginx/body;
+  proxy_temp_path $work/nginx/proxy;
+  fastcgi_temp_path $work/nginx/fastcgi;
+  uwsgi_temp_path $work/nginx/uwsgi;
+  scgi_temp_path $work/nginx/scgi;
+  default_type application/octet-stream;
+  sendfile on;
+  keepalive_requests 100000;
+  server { listen 127.0.0.1:$port; root $work; }
+}
+CONF
+nginx -p "$work/nginx" -e "$work/nginx/error.log" -c "$work/nginx/nginx.conf" &
+nginx_pid=$!
+for _ in $(seq 50); do (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && break; sleep 0.1; done
+for c in deflate zstd; do
+  fresh "${devs[@]}"
+  measure "$bin/qflash-mass" --yes "disk-$c.qcow2" "${devs[@]}"
+  check "${devs[@]}"
+  fw=$wall
+  row "$c: qflash-mass from the file" "$wall" "$cpu"
+  fresh "${devs[@]}"
+  measure "$bin/qflash-mass" --yes "http://127.0.0.1:$port/disk-$c.qcow2" "${devs[@]}"
+  check "${devs[@]}"
+  row "$c: qflash-mass from nginx" "$wall" "$cpu" "$(ratio "$wall" "$fw")x the file (goal <= 1.2)"
+done
 echo "load average at the end: $(cut -d' ' -f1-3 /proc/loadavg) (other work on the machine slows every row)"

@@ -8,6 +8,7 @@
 #include "engine/qcow2_header.h"
 #include "engine/qcow2_layer.h"
 #include "engine/raw_layer.h"
+#include "io/url.h"
 
 namespace qflash {
 namespace {
@@ -54,24 +55,27 @@ Result<Chain> Chain::open(const std::string& name, const SourceOptions& options)
     auto src = open_source(next, options);
     if (!src) {
       if (referrer.empty()) return src.take_error();
-      return in_chain(name, Error{src.error().kind,
-                                  referrer + ": cannot open backing file (looked for " + next +
-                                      "): " + src.error().message,
-                                  src.error().err});
+      return in_chain(redact_url(name),
+                      Error{src.error().kind,
+                            referrer + ": cannot open backing file (looked for " +
+                                redact_url(next) + "): " + src.error().message,
+                            src.error().err});
     }
     if (!seen.insert((*src)->identity()).second)
-      return corrupt(name + ": backing chain loops: " + referrer + " refers back to " + next);
+      return corrupt(redact_url(name) + ": backing chain loops: " + referrer + " refers back to " +
+                     redact_url(next));
     if (chain.layers_.size() == kMaxChainDepth)
-      return unsupported(name + ": backing chain is deeper than 64 images");
+      return unsupported(redact_url(name) + ": backing chain is deeper than 64 images");
     auto layer = open_layer(std::move(src).value(), format, options);
-    if (!layer) return referrer.empty() ? layer.take_error() : in_chain(name, layer.take_error());
+    if (!layer)
+      return referrer.empty() ? layer.take_error() : in_chain(redact_url(name), layer.take_error());
     referrer = (*layer)->source().name();
     next = (*layer)->backing_name();
     format = (*layer)->backing_format();
     if (format == "qcow2" && !next.empty()) {
       auto probe = open_source(next, options);
       if (probe && !has_qcow2_magic(**probe))
-        return in_chain(name, corrupt(referrer + ": backing file " + next +
+        return in_chain(redact_url(name), corrupt(referrer + ": backing file " + redact_url(next) +
                                       " is declared qcow2 but is not"));
     }
     chain.layers_.push_back(std::move(layer).value());

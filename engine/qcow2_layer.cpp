@@ -11,6 +11,7 @@
 #include "engine/l2_cache.h"
 #include "engine/l2_entry.h"
 #include "engine/qcow2_refcount.h"
+#include "io/url.h"
 
 namespace qflash {
 namespace {
@@ -250,7 +251,7 @@ Result<std::unique_ptr<Layer>> open_qcow2_layer(SourcePtr src, const SourceOptio
     if (!opened)
       return Error{opened.error().kind,
                    src->name() + ": external data file '" + *h.data_file + "' (looked for " +
-                       path + "): " + opened.error().message,
+                       redact_url(path) + "): " + opened.error().message,
                    opened.error().err};
     data = std::move(opened).value();
   }

@@ -1,10 +1,11 @@
 // open_source: the one place that maps a name to a Source implementation.
+#include "io/http_source.h"
 #include "io/source.h"
 
 namespace qflash {
 
-Result<SourcePtr> open_source(const std::string& name, const SourceOptions&) {
-  if (is_url(name)) return unsupported(name + ": HTTP sources are not built in yet");
+Result<SourcePtr> open_source(const std::string& name, const SourceOptions& options) {
+  if (is_url(name)) return open_http_source(name, options);
   return open_file_source(name);
 }
 

@@ -10,6 +10,7 @@
 #include <thread>
 
 #include "engine/verify.h"
+#include "io/url.h"
 #include "tools/cli/cli.h"
 #include "tools/cli/progress.h"
 #include "tools/cli/report.h"
@@ -83,6 +84,7 @@ const char kFlashOptionsHelp[] =
     "      --memory=SIZE    buffer memory (default 256M)\n"
     "      --jobs=N         decompression threads (default: one per CPU)\n"
     "      --queue-depth=N  I/O requests in flight (default 64)\n"
+    "      --header=H       'Name: value' sent with every HTTP request (repeatable)\n"
     "      --debug          internals to stderr\n"
     "  -h, --help           this help\n";
 
@@ -110,12 +112,13 @@ std::vector<OptionSpec> flash_options(FlashRequest& req, const char* prog) {
        [&req, prog](const char* arg) {
          return parse_count(prog, "queue-depth", arg, 1, 4096, req.write.queue_depth);
        }},
+      header_option(prog, req.source),
   };
 }
 
 int flash(const char* prog, FlashRequest& req) {
   RunReport run;
-  run.image = req.image;
+  run.image = redact_url(req.image);  // the report never carries credentials
   // A run that never started: one line on stderr and, with --json, a report
   // that says why (nothing was written).
   auto refuse = [&](const Error& error) {

@@ -45,4 +45,17 @@ int parse_options(int argc, char** argv, const char* prog, const char* help,
   return -1;
 }
 
+OptionSpec header_option(const char* prog, SourceOptions& into) {
+  return {"header", true, [prog, &into](const char* arg) {
+            std::string h = arg;
+            size_t colon = h.find(':');
+            // A name without blanks, and nothing that could smuggle in another header.
+            bool ok = colon != std::string::npos && colon > 0 && h.find_first_of(" \t") > colon &&
+                      h.find_first_of("\r\n") == std::string::npos;
+            if (!ok) std::fprintf(stderr, "%s: --header wants 'Name: value'\n", prog);
+            else into.http_headers.push_back(h);
+            return ok;
+          }};
+}
+
 }  // namespace qflash::cli

@@ -8,6 +8,8 @@
 #include <string>
 #include <vector>
 
+#include "io/source.h"
+
 namespace qflash::cli {
 
 struct OptionSpec {
@@ -20,5 +22,9 @@ struct OptionSpec {
 // (0 after --help, 1 after an error). `help` is printed for --help.
 int parse_options(int argc, char** argv, const char* prog, const char* help,
                   const std::vector<OptionSpec>& specs, std::vector<std::string>& positional);
+
+// --header 'Name: value', repeatable, for every command that reads an image:
+// sent with each HTTP request (tokens); the value is never printed.
+OptionSpec header_option(const char* prog, SourceOptions& into);
 
 }  // namespace qflash::cli

@@ -12,9 +12,11 @@ namespace qflash::cli {
 namespace {
 
 const char kHelp[] =
-    "Usage: qflash info IMAGE [--output=human|json] [--debug]\n"
+    "Usage: qflash info IMAGE [--output=human|json] [--header=H]... [--debug]\n"
     "Prints the format, version, virtual size, cluster size, compression,\n"
-    "features and the whole backing chain of IMAGE.\n";
+    "features and the whole backing chain of IMAGE.\n"
+    "IMAGE may be an http(s):// URL; --header 'Name: value' is sent with every\n"
+    "request (repeatable).\n";
 
 std::vector<std::string> features(const Qcow2Header& h) {
   std::vector<std::string> f;
@@ -87,6 +89,7 @@ void print_json(const Chain& chain) {
 
 int cmd_info(int argc, char** argv) {
   bool json = false;
+  SourceOptions source;
   std::vector<std::string> pos;
   int rc = parse_options(argc, argv, "qflash info", kHelp,
                          {{"output", true, [&](const char* v) {
@@ -94,14 +97,15 @@ int cmd_info(int argc, char** argv) {
                              if (json || std::string(v) == "human") return true;
                              std::fprintf(stderr, "qflash info: --output is human or json\n");
                              return false;
-                           }}},
+                           }},
+                          header_option("qflash info", source)},
                          pos);
   if (rc >= 0) return rc;
   if (pos.size() != 1) {
     std::fputs(kHelp, stderr);
     return kBadInput;
   }
-  auto chain = Chain::open(pos[0]);
+  auto chain = Chain::open(pos[0], source);
   if (!chain) return fail("qflash", chain.error());
   json ? print_json(*chain) : print_human(*chain);
   return kOk;

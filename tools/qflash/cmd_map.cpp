@@ -10,15 +10,18 @@ namespace qflash::cli {
 namespace {
 
 const char kHelp[] =
-    "Usage: qflash map IMAGE [--output=human|json] [--debug]\n"
+    "Usage: qflash map IMAGE [--output=human|json] [--header=H]... [--debug]\n"
     "Prints the allocation map of the virtual disk. The JSON is a list of\n"
     "{start, length, depth, present, zero, data, offset} with the meaning of\n"
-    "'qemu-img map --output=json'.\n";
+    "'qemu-img map --output=json'.\n"
+    "IMAGE may be an http(s):// URL; --header 'Name: value' is sent with every\n"
+    "request (repeatable).\n";
 
 }  // namespace
 
 int cmd_map(int argc, char** argv) {
   bool json = false;
+  SourceOptions source;
   std::vector<std::string> pos;
   int rc = parse_options(argc, argv, "qflash map", kHelp,
                          {{"output", true, [&](const char* v) {
@@ -26,14 +29,15 @@ int cmd_map(int argc, char** argv) {
                              if (json || std::string(v) == "human") return true;
                              std::fprintf(stderr, "qflash map: --output is human or json\n");
                              return false;
-                           }}},
+                           }},
+                          header_option("qflash map", source)},
                          pos);
   if (rc >= 0) return rc;
   if (pos.size() != 1) {
     std::fputs(kHelp, stderr);
     return kBadInput;
   }
-  auto chain = Chain::open(pos[0]);
+  auto chain = Chain::open(pos[0], source);
   if (!chain) return fail("qflash", chain.error());
   auto map = build_map(*chain);
   if (!map) return fail("qflash", map.error());

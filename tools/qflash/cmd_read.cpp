@@ -12,9 +12,11 @@ namespace qflash::cli {
 namespace {
 
 const char kHelp[] =
-    "Usage: qflash read IMAGE [--offset=N] [--length=N] [--debug]\n"
+    "Usage: qflash read IMAGE [--offset=N] [--length=N] [--header=H]... [--debug]\n"
     "Writes LENGTH bytes of the virtual disk from OFFSET to stdout (default:\n"
-    "the whole disk). Sizes take K, M, G, T suffixes (powers of 1024).\n";
+    "the whole disk). Sizes take K, M, G, T suffixes (powers of 1024).\n"
+    "IMAGE may be an http(s):// URL; --header 'Name: value' is sent with every\n"
+    "request (repeatable).\n";
 
 }  // namespace
 
@@ -28,16 +30,19 @@ int cmd_read(int argc, char** argv) {
       return s.ok();
     };
   };
+  SourceOptions source;
   std::vector<std::string> pos;
   int rc = parse_options(argc, argv, "qflash read", kHelp,
-                         {{"offset", true, size_opt(offset)}, {"length", true, size_opt(length)}},
+                         {{"offset", true, size_opt(offset)},
+                          {"length", true, size_opt(length)},
+                          header_option("qflash read", source)},
                          pos);
   if (rc >= 0) return rc;
   if (pos.size() != 1) {
     std::fputs(kHelp, stderr);
     return kBadInput;
   }
-  auto chain = Chain::open(pos[0]);
+  auto chain = Chain::open(pos[0], source);
   if (!chain) return fail("qflash", chain.error());
   if (offset > chain->size())
     return fail("qflash", usage("offset " + std::to_string(offset) + " is past the virtual size " +

@@ -1,0 +1,274 @@
+// HTTP faults against tests/http/faulty_server.py: transient faults are
+// retried and the bytes stay exact; no range support, 4xx and a file that
+// changes mid-run fail with one clear line, exit 1, nothing written.
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <sstream>
+#include <thread>
+
+#include "io/http_source.h"
+#include "tests/http/servers.h"
+#include "tests/support/support.h"
+
+namespace qflash::test {
+namespace {
+
+// A 24 MiB image with 13 MiB of data: ~15 range requests of 1 MiB.
+std::string make_image(const ScratchDir& dir) {
+  fs::create_directories(dir / "www");
+  std::string img = dir / "www/disk.qcow2";
+  must("qemu-img create -q -f qcow2 " + img + " 24M");
+  must("qemu-io -f qcow2 -c 'write -P 0x5a 0 10M' -c 'write -P 0x11 17M 3M' " + img);
+  return img;
+}
+
+HttpOptions quick() {
+  HttpOptions o;
+  o.backoff = std::chrono::milliseconds(5);
+  return o;
+}
+
+TEST(HttpFaults, TransientFaultsAreRetried) {
+  ScratchDir dir;
+  std::string img = make_image(dir);
+  FaultyServer server(dir, dir / "www", {"--fail-rate", "0.3", "--seed", "5"});
+  auto r = run(qflash_bin() + " write " + server.url("disk.qcow2") + " " + (dir / "got.raw"));
+  ASSERT_EQ(r.status, 0) << r.err << server.log();
+  qemu_raw(img, dir / "want.raw");
+  EXPECT_EQ(first_difference(dir / "want.raw", dir / "got.raw"), -1);
+  // The faults did happen, of every kind.
+  EXPECT_GT(server.count("503"), 0) << server.log();
+  EXPECT_GT(server.count("reset before answering"), 0) << server.log();
+  EXPECT_GT(server.count("reset halfway through the body"), 0) << server.log();
+}
+
+TEST(HttpFaults, GivesUpAfterBoundedRetries) {
+  ScratchDir dir;
+  make_image(dir);
+  FaultyServer server(dir, dir / "www", {"--fail-rate", "1"});
+  HttpOptions o = quick();
+  o.max_retries = 3;
+  auto src = open_http_source(server.url("disk.qcow2"), {}, o);
+  ASSERT_FALSE(src.ok());
+  EXPECT_NE(src.error().message.find(server.url("disk.qcow2") + ": "), std::string::npos);
+  EXPECT_NE(src.error().message.find("(gave up after 3 retries)"), std::string::npos)
+      << src.error().message;
+  // 4 attempts; curl itself retries once a reused connection that died
+  // before answering, so up to 8 requests, never more.
+  EXPECT_GE(server.requests(), 4) << server.log();
+  EXPECT_LE(server.requests(), 8) << server.log();
+}
+
+TEST(HttpFaults, ReadsGiveUpAfterBoundedRetries) {
+  ScratchDir dir;
+  make_image(dir);
+  FaultyServer server(dir, dir / "www", {"--fail-rate", "1", "--fail-from", "1"});
+  HttpOptions o = quick();
+  o.max_retries = 2;
+  auto src = open_http_source(server.url("disk.qcow2"), {}, o);
+  ASSERT_TRUE(src.ok()) << src.error().message;
+  std::vector<uint8_t> buf(4096);
+  auto n = (*src)->read_at(buf, 0);
+  ASSERT_FALSE(n.ok());
+  EXPECT_NE(n.error().message.find(server.url("disk.qcow2") + ": bytes 0-1048575: "),
+            std::string::npos)
+      << n.error().message;
+  EXPECT_NE(n.error().message.find("(gave up after 2 retries)"), std::string::npos)
+      << n.error().message;
+  EXPECT_LE(server.requests(), 1 + 2 * 3) << server.log();
+}
+
+TEST(HttpFaults, StalledTransferIsRetried) {
+  ScratchDir dir;
+  std::string img = make_image(dir);
+  FaultyServer server(dir, dir / "www", {"--stall", "1"});
+  HttpOptions o = quick();
+  o.stall_timeout_s = 1;
+  auto src = open_http_source(server.url("disk.qcow2"), {}, o);
+  ASSERT_TRUE(src.ok()) << src.error().message;
+  std::vector<uint8_t> buf(1 << 20);
+  auto n = (*src)->read_at(buf, 3 << 20);
+  ASSERT_TRUE(n.ok()) << n.error().message;
+  auto want = read_file(img);
+  EXPECT_TRUE(std::equal(buf.begin(), buf.end(), want.begin() + (3 << 20)));
+  EXPECT_EQ(server.count("stalled"), 1) << server.log();
+}
+
+// What reaches the server: a sequential stream is read ahead, random reads
+// are not, and cached chunks cost no request.
+TEST(HttpFaults, ReadAheadAndCacheAsSeenByTheServer) {
+  ScratchDir dir;
+  std::string img = make_image(dir);
+  FaultyServer server(dir, dir / "www");
+  HttpOptions o = quick();
+  o.chunk_size = 64 << 10;
+  o.readahead_chunks = 4;
+  auto src = open_http_source(server.url("disk.qcow2"), {}, o);
+  ASSERT_TRUE(src.ok()) << src.error().message;
+  auto ranges = [&] {
+    std::istringstream in(server.log());
+    std::vector<std::string> r;
+    for (std::string line; std::getline(in, line);)
+      r.push_back(line.substr(line.find("range=") + 6, line.find(' ', line.find("range=")) -
+                                                           line.find("range=") - 6));
+    return r;
+  };
+  auto settle = [&](size_t n) {  // wait (bounded) until n requests were logged
+    for (int i = 0; i < 200 && ranges().size() < n; ++i)
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    return ranges();
+  };
+  std::vector<uint8_t> buf(64 << 10);
+  auto want = read_file(img);
+  // Random: chunks 40 and 10 only, nothing ahead.
+  ASSERT_TRUE((*src)->read_at(buf, 40 * buf.size()).ok());
+  ASSERT_TRUE((*src)->read_at(buf, 10 * buf.size()).ok());
+  std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  EXPECT_EQ(ranges(), (std::vector<std::string>{"bytes=0-0", "bytes=2621440-2686975",
+                                                "bytes=655360-720895"}));
+  // Chunk 11 continues the stream at 10: chunks 12..15 are fetched ahead.
+  ASSERT_TRUE((*src)->read_at(buf, 11 * buf.size()).ok());
+  auto r = settle(8);
+  ASSERT_EQ(r.size(), 8u);
+  std::sort(r.begin() + 3, r.end());  // in flight together: any order
+  EXPECT_EQ(std::vector<std::string>(r.begin() + 3, r.end()),
+            (std::vector<std::string>{"bytes=720896-786431", "bytes=786432-851967",
+                                      "bytes=851968-917503", "bytes=917504-983039",
+                                      "bytes=983040-1048575"}));
+  // Chunks 12 and 10 are cached: no request; the bytes are right.
+  ASSERT_TRUE((*src)->read_at(buf, 12 * buf.size()).ok());
+  EXPECT_TRUE(std::equal(buf.begin(), buf.end(), want.begin() + 12 * long(buf.size())));
+  ASSERT_TRUE((*src)->read_at(buf, 10 * buf.size()).ok());
+  EXPECT_TRUE(std::equal(buf.begin(), buf.end(), want.begin() + 10 * long(buf.size())));
+  std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  EXPECT_EQ(ranges().size(), 9u);  // only chunk 16, ahead of the stream at 12
+}
+
+TEST(HttpFaults, NoRangeSupportFailsBeforeWriting) {
+  ScratchDir dir;
+  make_image(dir);
+  FaultyServer server(dir, dir / "www", {"--ignore-range"});
+  auto r = run(qflash_bin() + " write " + server.url("disk.qcow2") + " " + (dir / "got.raw"));
+  EXPECT_EQ(r.status, 1);
+  EXPECT_EQ(r.err, "qflash: " + server.url("disk.qcow2") +
+                       ": the server does not support range requests (it answered 200 OK to a "
+                       "Range request)\n");
+  EXPECT_FALSE(fs::exists(dir / "got.raw"));
+  EXPECT_EQ(server.requests(), 1);  // no retries for a definite answer
+}
+
+// RFC 9110 lets a server answer a range covering the whole file with 200;
+// an image smaller than one chunk asks exactly that.
+TEST(HttpFaults, WholeFileAnsweredWith200) {
+  ScratchDir dir;
+  fs::create_directories(dir / "www");
+  std::string img = dir / "www/small.qcow2";
+  must("qemu-img create -q -f qcow2 " + img + " 1M");
+  must("qemu-io -f qcow2 -c 'write -P 0x77 64k 128k' " + img);
+  ASSERT_LT(fs::file_size(img), 1u << 20);
+  FaultyServer server(dir, dir / "www", {"--full-200"});
+  must(qflash_bin() + " write " + server.url("small.qcow2") + " " + (dir / "got.raw"));
+  qemu_raw(img, dir / "want.raw");
+  EXPECT_EQ(first_difference(dir / "want.raw", dir / "got.raw"), -1);
+  EXPECT_EQ(server.count("200"), 1) << server.log();
+}
+
+TEST(HttpFaults, ChangedImageFailsTheRun) {
+  ScratchDir dir;
+  make_image(dir);
+  {
+    // A new ETag after the header and tables were read: the data phase sees it.
+    FaultyServer server(dir, dir / "www", {"--change-after", "4"});
+    auto r = run(qflash_bin() + " write " + server.url("disk.qcow2") + " " + (dir / "got.raw"));
+    EXPECT_EQ(r.status, 1);
+    EXPECT_EQ(r.err, "qflash: " + server.url("disk.qcow2") +
+                         ": image changed on the server during the run (ETag was \"v1\", now "
+                         "\"v2\")\n");
+  }
+  {
+    // A new size is caught too, from the Content-Range of any later answer.
+    FaultyServer server(dir, dir / "www", {"--change-after", "1", "--grow"});
+    HttpOptions o = quick();
+    auto src = open_http_source(server.url("disk.qcow2"), {}, o);
+    ASSERT_TRUE(src.ok()) << src.error().message;
+    std::vector<uint8_t> buf(100);
+    auto n = (*src)->read_at(buf, 1000);
+    ASSERT_FALSE(n.ok());
+    EXPECT_NE(n.error().message.find("image changed on the server during the run (size was"),
+              std::string::npos)
+        << n.error().message;
+    // Sticky: later reads fail the same way, even of other ranges.
+    EXPECT_FALSE((*src)->read_at(buf, 5 << 20).ok());
+  }
+}
+
+TEST(HttpFaults, ClientErrorsAreNotRetried) {
+  ScratchDir dir;
+  make_image(dir);
+  FaultyServer server(dir, dir / "www", {"--require-header", "X-Token: t0k3n"});
+  auto r = run(qflash_bin() + " map " + server.url("disk.qcow2"));
+  EXPECT_EQ(r.status, 1);
+  EXPECT_EQ(r.err,
+            "qflash: " + server.url("disk.qcow2") + ": the server answered HTTP 403 Forbidden\n");
+  auto missing = run(qflash_bin() + " info --header 'X-Token: t0k3n' " + server.url("gone.qcow2"));
+  EXPECT_EQ(missing.status, 1);
+  EXPECT_EQ(missing.err,
+            "qflash: " + server.url("gone.qcow2") + ": the server answered HTTP 404 Not Found\n");
+  EXPECT_EQ(server.requests(), 2);
+}
+
+// qflash-mass from a URL onto three files, through faults, with a token
+// and credentials: every target exact, the JSON report without secrets.
+TEST(HttpFaults, MassFromUrl) {
+  ScratchDir dir;
+  std::string img = make_image(dir);
+  FaultyServer server(dir, dir / "www",
+                      {"--auth", "station:pa55w0rd", "--require-header", "X-Token: t0k3n",
+                       "--fail-rate", "0.2", "--seed", "11"});
+  std::string url = server.url("disk.qcow2");
+  std::string secret_url = "http://station:pa55w0rd@" + url.substr(7);
+  auto r = run(qflash_mass_bin() + " --json --header 'X-Token: t0k3n' " + secret_url + " " +
+               (dir / "t1.raw") + " " + (dir / "t2.raw") + " " + (dir / "t3.raw"));
+  ASSERT_EQ(r.status, 0) << r.err << server.log();
+  EXPECT_NE(r.out.find("\"image\": \"" + url + "\""), std::string::npos) << r.out;
+  EXPECT_EQ((r.out + r.err).find("pa55w0rd"), std::string::npos) << r.out << r.err;
+  EXPECT_EQ((r.out + r.err).find("t0k3n"), std::string::npos) << r.out << r.err;
+  qemu_raw(img, dir / "want.raw");
+  for (const char* t : {"t1.raw", "t2.raw", "t3.raw"})
+    EXPECT_EQ(first_difference(dir / "want.raw", dir / t), -1) << t;
+  EXPECT_GT(server.count("503") + server.count("reset before answering") +
+                server.count("reset halfway through the body"),
+            0)
+      << server.log();
+}
+
+TEST(HttpFaults, SecretsReachTheServerNotTheOutput) {
+  ScratchDir dir;
+  std::string img = make_image(dir);
+  FaultyServer server(dir, dir / "www",
+                      {"--auth", "station:pa55w0rd", "--require-header", "X-Token: t0k3n",
+                       "--fail-rate", "0.2", "--seed", "3"});
+  std::string url = server.url("redirect/disk.qcow2");
+  std::string secret_url = "http://station:pa55w0rd@" + url.substr(7);
+  for (const char* cmd : {"info", "map"}) {
+    auto r = run(qflash_bin() + " " + cmd + " --debug --header 'X-Token: t0k3n' " + secret_url);
+    EXPECT_EQ(r.status, 0) << r.err;
+    EXPECT_EQ((r.out + r.err).find("pa55w0rd"), std::string::npos) << r.out << r.err;
+    EXPECT_EQ((r.out + r.err).find("t0k3n"), std::string::npos) << r.out << r.err;
+  }
+  auto w = run(qflash_bin() + " write --debug --header 'X-Token: t0k3n' " + secret_url + " " +
+               (dir / "got.raw"));
+  ASSERT_EQ(w.status, 0) << w.err;
+  EXPECT_EQ(w.err.find("pa55w0rd"), std::string::npos);
+  EXPECT_EQ(w.err.find("t0k3n"), std::string::npos);
+  EXPECT_NE(w.err.find(url + ": GET bytes"), std::string::npos) << w.err;  // --debug, redacted
+  qemu_raw(img, dir / "want.raw");
+  EXPECT_EQ(first_difference(dir / "want.raw", dir / "got.raw"), -1);
+  auto denied = run(qflash_bin() + " info --header 'X-Token: t0k3n' " + url);
+  EXPECT_EQ(denied.status, 1);
+  EXPECT_NE(denied.err.find("HTTP 401 Unauthorized"), std::string::npos) << denied.err;
+}
+
+}  // namespace
+}  // namespace qflash::test

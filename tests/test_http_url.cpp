@@ -1,0 +1,58 @@
+// URL redaction and resolution, and the chunk cache's LRU order.
+#include <gtest/gtest.h>
+
+#include "io/chunk_cache.h"
+#include "io/url.h"
+
+namespace qflash {
+namespace {
+
+TEST(HttpUrl, RedactRemovesUserinfoOnly) {
+  EXPECT_EQ(redact_url("https://u:p@h.example:8443/a/b.qcow2?x=1"),
+            "https://h.example:8443/a/b.qcow2?x=1");
+  EXPECT_EQ(redact_url("http://user@h/x"), "http://h/x");
+  EXPECT_EQ(redact_url("http://h/x@y"), "http://h/x@y");  // '@' in the path is not userinfo
+  EXPECT_EQ(redact_url("http://a:b@c@h/x"), "http://h/x");
+  EXPECT_EQ(redact_url("/local/path@1"), "/local/path@1");
+  EXPECT_EQ(url_userinfo("http://me:s3cret@h/x"), "me:s3cret");
+  EXPECT_EQ(url_userinfo("http://h/x"), "");
+}
+
+TEST(HttpUrl, ResolveAgainstImageUrl) {
+  auto r = [](const std::string& base, const std::string& ref) {
+    auto x = resolve_url(base, ref);
+    EXPECT_TRUE(x.ok()) << base << " + " << ref;
+    return x.ok() ? *x : std::string();
+  };
+  EXPECT_EQ(r("http://h/img/top.qcow2", "base.qcow2"), "http://h/img/base.qcow2");
+  EXPECT_EQ(r("http://h/img/sub/top.qcow2", "../base.qcow2"), "http://h/img/base.qcow2");
+  EXPECT_EQ(r("http://u:p@h:81/img/top.qcow2?t=1", "b.qcow2"), "http://u:p@h:81/img/b.qcow2");
+  EXPECT_EQ(r("http://h/img/top.qcow2", "with space.qcow2"), "http://h/img/with%20space.qcow2");
+  EXPECT_EQ(r("http://h/img/top.qcow2", "https://other/b.qcow2"), "https://other/b.qcow2");
+  EXPECT_FALSE(resolve_url("not a url", "b.qcow2").ok());
+}
+
+TEST(HttpChunkCache, EvictsLeastRecentlyUsed) {
+  ChunkCache cache(3);
+  auto chunk = [](uint8_t v) { return std::make_shared<const std::vector<uint8_t>>(4, v); };
+  cache.put(1, chunk(1));
+  cache.put(2, chunk(2));
+  cache.put(3, chunk(3));
+  ASSERT_TRUE(cache.get(1));  // 1 is now the most recent; 2 the least
+  cache.put(4, chunk(4));
+  EXPECT_EQ(cache.size(), 3u);
+  EXPECT_FALSE(cache.contains(2));
+  EXPECT_TRUE(cache.contains(1) && cache.contains(3) && cache.contains(4));
+  auto kept = cache.get(3);
+  cache.put(5, chunk(5));
+  cache.put(6, chunk(6));
+  cache.put(7, chunk(7));
+  EXPECT_FALSE(cache.contains(3));
+  EXPECT_EQ((*kept)[0], 3);  // an evicted chunk stays valid for whoever holds it
+  cache.put(7, chunk(9));
+  EXPECT_EQ((*cache.get(7))[0], 9);
+  EXPECT_EQ(cache.size(), 3u);
+}
+
+}  // namespace
+}  // namespace qflash
