@@ -205,6 +205,8 @@ Result<Qcow2Header> read_qcow2_header(const Source& src) {
   uint64_t ext_end = h.backing_file_offset ? h.backing_file_offset : h.cluster_size();
   std::vector<uint8_t> first(std::min<uint64_t>(h.cluster_size(), src.size()));
   QF_TRY(src.read_exact(first, 0));
+  if (first.size() < h.header_length)
+    return corrupt(n + ": header is cut short by the end of file");
   if (ext_end > h.header_length) {
     auto area = std::span<const uint8_t>(first).subspan(
         h.header_length, std::min<uint64_t>(ext_end, first.size()) - h.header_length);
