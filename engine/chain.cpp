@@ -96,6 +96,11 @@ Status Chain::validate() {
   return {};
 }
 
+Status Chain::check_unchanged() const {
+  for (const Source* f : files()) QF_TRY(f->check_unchanged());
+  return {};
+}
+
 Status Chain::resolve(uint64_t guest, uint64_t length, std::vector<Extent>& out) {
   if (guest > size() || length > size() - guest)
     return usage(name() + ": range " + std::to_string(guest) + "+" + std::to_string(length) +

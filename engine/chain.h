@@ -31,6 +31,9 @@ class Chain {
 
   // Checks every table of every layer; run before the first byte is written.
   Status validate();
+  // Whether any file of the chain changed since it was opened; run after
+  // the last byte is read.
+  Status check_unchanged() const;
 
   // Appends extents covering [guest, guest + length) in order; neighbours of
   // the same kind and contiguous on the host are merged.

@@ -39,6 +39,10 @@ class Source {
   virtual int64_t next_data(uint64_t offset) const { return int64_t(offset); }
   virtual int64_t next_hole(uint64_t) const { return int64_t(size()); }
 
+  // An error if the file was changed (written, truncated) since it was
+  // opened: what was read may mix old and new bytes. Checked after a run.
+  virtual Status check_unchanged() const { return {}; }
+
   // read_at until full; bytes past the end of the source read as zeros
   // (as qemu does for a compressed cluster that ends the file).
   Status read_padded(std::span<uint8_t> buf, uint64_t offset) const;

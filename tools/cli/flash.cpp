@@ -34,6 +34,7 @@ int flash(const char* prog, FlashRequest& req) {
   }
   auto report = write_image(*chain, targets, req.write);
   if (!report) return fail(prog, report.error());
+  if (auto st = chain->check_unchanged(); !st) return fail(prog, st.error());
   int failed = 0;
   for (const auto& r : report->targets)
     if (!r.status) {
