@@ -8,6 +8,8 @@
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 
+#include <algorithm>
+
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -39,6 +41,13 @@ std::vector<std::string> device_numbers(dev_t rdev) {
     if (fs::exists(entry.path() / "partition") && dev >> num) out.push_back(num);
   }
   return out;
+}
+
+// Reopens the open file `fd` with O_DIRECT (through /proc, so it is the same
+// inode even if the path changed); invalid where the fs refuses it (tmpfs).
+Fd open_direct(const Fd& fd) {
+  const std::string self = "/proc/self/fd/" + std::to_string(fd.get());
+  return Fd(::open(self.c_str(), O_WRONLY | O_DIRECT | O_CLOEXEC));
 }
 
 }  // namespace
@@ -103,6 +112,7 @@ Result<Target> open_target(const std::string& path, uint64_t virtual_size,
                                           " bytes, the image needs " +
                                           std::to_string(virtual_size)};
     t.dev = st.st_rdev;
+    t.direct = open_direct(t.fd);
     return t;
   }
   if (exists && !S_ISREG(st.st_mode))
@@ -113,6 +123,13 @@ Result<Target> open_target(const std::string& path, uint64_t virtual_size,
   t.size = virtual_size;
   t.dev = st.st_dev;
   t.ino = st.st_ino;
+  t.direct = open_direct(t.fd);
+  struct statx sx;
+  if (t.direct.valid() && ::statx(t.fd.get(), "", AT_EMPTY_PATH, STATX_DIOALIGN, &sx) == 0 &&
+      (sx.stx_mask & STATX_DIOALIGN) && sx.stx_dio_offset_align)
+    t.logical_block = std::max(sx.stx_dio_offset_align, sx.stx_dio_mem_align);
+  else
+    t.logical_block = 4096;  // a safe guess; a refused O_DIRECT write falls back anyway
   return t;
 }
 

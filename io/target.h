@@ -15,9 +15,10 @@ namespace qflash {
 struct Target {
   std::string path;
   Fd fd;
+  Fd direct;                     // the same file with O_DIRECT, if the fs allows it
   bool block_device = false;
   uint64_t size = 0;             // device size; for files the size once written
-  uint32_t logical_block = 512;  // O_DIRECT alignment
+  uint32_t logical_block = 512;  // O_DIRECT alignment of offsets, lengths and buffers
   dev_t dev = 0;                 // st_rdev for devices, st_dev for files
   ino_t ino = 0;                 // 0 for devices
 };

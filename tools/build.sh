@@ -7,7 +7,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 packages=(build-essential cmake ninja-build pkg-config liburing-dev libdeflate-dev libzstd-dev
-          libcurl4-openssl-dev libgtest-dev libgmock-dev libbenchmark-dev qemu-utils gdisk fdisk
+          libcurl4-openssl-dev libgtest-dev libgmock-dev libbenchmark-dev zlib1g-dev qemu-utils gdisk fdisk
           util-linux dmsetup zstd fuse3 libfuse3-dev)
 # The fuzz build (tools/test.sh --fuzz) needs clang and libFuzzer's runtime.
 [[ " $* " == *" -DQFLASH_FUZZ=ON "* ]] && packages+=(clang libclang-rt-dev)

@@ -1,0 +1,163 @@
+// The engine's targets: many files and loop devices at once, zeros on
+// devices (written, or left with --sparse), holes in files, a target that
+// runs out of space while the others finish, the digest pieces, the stop
+// flag, and a corrupt cluster failing the run.
+#include <gtest/gtest.h>
+#include <libdeflate.h>
+#include <sys/stat.h>
+
+#include <atomic>
+
+#include "tests/support/engine_run.h"
+#include "tests/support/support.h"
+
+namespace qflash::test {
+namespace {
+
+constexpr uint64_t kSize = (10u << 20) + 1536;
+
+// A compressed image of kSize whose middle is unallocated.
+void make_image(const ScratchDir& dir) {
+  make_mixed_raw(dir / "src.raw", kSize);
+  must("qemu-img convert -f raw -O qcow2 -c -o compression_type=zstd " + quote(dir / "src.raw") + " " +
+       quote(dir / "img.qcow2"));
+  qemu_raw(dir / "img.qcow2", dir / "want.raw");
+}
+
+void fill(const std::string& path, uint64_t size, uint8_t byte) {
+  write_file(path, std::vector<uint8_t>(size, byte));
+}
+
+TEST(EngineTargets, ManyFilesAndLoopDevicesAllExact) {
+  ScratchDir dir;
+  make_image(dir);
+  // Devices full of 0xff: the zero runs must be written over.
+  fill(dir / "disk0", kSize, 0xff);
+  fill(dir / "disk1", kSize, 0xff);
+  LoopDevice loop0(dir / "disk0"), loop1(dir / "disk1");
+  if (!loop0.ok() || !loop1.ok()) GTEST_SKIP() << "no loop devices here";
+  std::vector<TargetSpec> targets{{loop0.path()}, {loop1.path()}};
+  for (int i = 0; i < 6; ++i) targets.push_back({dir / ("f" + std::to_string(i) + ".raw")});
+  auto report = engine_write(dir / "img.qcow2", targets);
+  ASSERT_TRUE(report) << report.error().message;
+  for (const auto& r : report->targets) EXPECT_TRUE(r.status.ok()) << r.status.error().message;
+  for (const auto& t : targets) EXPECT_EQ(first_difference(dir / "want.raw", t.path), -1) << t.path;
+}
+
+TEST(EngineTargets, SparseLeavesDeviceZeroRunsAndFilesGetHoles) {
+  ScratchDir dir;
+  make_image(dir);
+  fill(dir / "disk", kSize, 0xff);
+  LoopDevice loop(dir / "disk");
+  if (!loop.ok()) GTEST_SKIP() << "no loop devices here";
+  WriteOptions options;
+  options.sparse = true;
+  auto report = engine_write(dir / "img.qcow2", {{loop.path()}, {dir / "file.raw"}}, options);
+  ASSERT_TRUE(report) << report.error().message;
+  EXPECT_EQ(first_difference(dir / "want.raw", dir / "file.raw"), -1);
+  // The data is there, the unallocated middle still holds the old bytes.
+  EXPECT_EQ(read_range(loop.path(), 0, 1u << 20), read_range(dir / "want.raw", 0, 1u << 20));
+  EXPECT_EQ(read_range(loop.path(), 2u << 20, 4096), std::vector<uint8_t>(4096, 0xff));
+  struct stat st;
+  ASSERT_EQ(::stat((dir / "file.raw").c_str(), &st), 0);
+  EXPECT_LT(uint64_t(st.st_blocks) * 512, kSize / 2) << "zero runs should be holes";
+}
+
+TEST(EngineTargets, FullTargetIsDroppedOthersFinish) {
+  ScratchDir dir;
+  make_image(dir);
+  must("mkdir " + quote(dir / "small"));
+  TmpfsMount tmpfs(dir / "small", 2u << 20);
+  if (!tmpfs.ok()) GTEST_SKIP() << "cannot mount tmpfs here";
+  WriteOptions options;
+  options.memory = 4u << 20;  // many chunks, so the failure comes mid-run
+  auto report = engine_write(
+      dir / "img.qcow2", {{dir / "a.raw"}, {dir / "small/full.raw"}, {dir / "b.raw"}}, options);
+  ASSERT_TRUE(report) << report.error().message;
+  EXPECT_TRUE(report->targets[0].status.ok());
+  EXPECT_TRUE(report->targets[2].status.ok());
+  ASSERT_FALSE(report->targets[1].status.ok());
+  const std::string msg = report->targets[1].status.error().message;
+  EXPECT_NE(msg.find(dir / "small/full.raw"), std::string::npos) << msg;
+  EXPECT_NE(msg.find("No space left"), std::string::npos) << msg;
+  EXPECT_LT(report->targets[1].bytes, kSize);
+  EXPECT_EQ(first_difference(dir / "want.raw", dir / "a.raw"), -1);
+  EXPECT_EQ(first_difference(dir / "want.raw", dir / "b.raw"), -1);
+}
+
+TEST(EngineTargets, DigestPiecesCoverTheTargetWithTheirCrc) {
+  ScratchDir dir;
+  make_image(dir);
+  WriteOptions options;
+  options.record_digest = true;
+  const uint64_t start = 512 * 3, length = kSize - 512 * 7;
+  auto report = engine_write(dir / "img.qcow2", {{dir / "all.raw"}, {dir / "part.raw", start, length}}, options);
+  ASSERT_TRUE(report) << report.error().message;
+  const std::vector<std::string> paths{dir / "all.raw", dir / "part.raw"};
+  const std::vector<uint64_t> lengths{kSize, length};
+  for (size_t t = 0; t < 2; ++t) {
+    const auto bytes = read_file(paths[t]);
+    ASSERT_EQ(bytes.size(), lengths[t]);
+    uint64_t next = 0;
+    for (const auto& p : report->targets[t].pieces) {
+      EXPECT_EQ(p.offset, next);
+      EXPECT_EQ(p.crc, libdeflate_crc32(0, bytes.data() + p.offset, p.length)) << p.offset;
+      next = p.offset + p.length;
+    }
+    EXPECT_EQ(next, lengths[t]);
+  }
+}
+
+TEST(EngineTargets, StopFlagEndsTheRunInterrupted) {
+  ScratchDir dir;
+  make_image(dir);
+  std::atomic<bool> stop{true};
+  WriteOptions options;
+  options.stop = &stop;
+  auto report = engine_write(dir / "img.qcow2", {{dir / "a.raw"}}, options);
+  ASSERT_TRUE(report) << report.error().message;
+  EXPECT_TRUE(report->interrupted);
+  EXPECT_LT(report->targets[0].bytes, kSize);
+}
+
+TEST(EngineTargets, ProgressIsReportedToTheEnd) {
+  ScratchDir dir;
+  make_image(dir);
+  std::vector<TargetProgress> last;
+  WriteOptions options;
+  options.progress = [&](const std::vector<TargetProgress>& p) { last = p; };
+  auto report = engine_write(dir / "img.qcow2", {{dir / "a.raw"}, {dir / "b.raw"}}, options);
+  ASSERT_TRUE(report) << report.error().message;
+  ASSERT_EQ(last.size(), 2u);
+  for (const auto& p : last) {
+    EXPECT_EQ(p.done, kSize);
+    EXPECT_EQ(p.total, kSize);
+    EXPECT_FALSE(p.failed);
+  }
+}
+
+TEST(EngineTargets, CorruptCompressedClusterFailsTheRunNamingTheGuestOffset) {
+  ScratchDir dir;
+  make_image(dir);
+  // The stream of the cluster at 3 MiB (real program bytes, so compressed),
+  // found through the L1 and L2 tables: qemu-img map hides its host offset.
+  const uint64_t guest = 3u << 20;
+  const auto header = read_range(dir / "img.qcow2", 0, 104);
+  auto be64 = [](const uint8_t* p) {
+    uint64_t v = 0;
+    for (int i = 0; i < 8; ++i) v = v << 8 | p[i];
+    return v;
+  };
+  const uint64_t l1 = be64(header.data() + 40);
+  const uint64_t l2 = be64(read_range(dir / "img.qcow2", l1, 8).data()) & 0x00fffffffffffe00ull;
+  const uint64_t entry = be64(read_range(dir / "img.qcow2", l2 + guest / 65536 * 8, 8).data());
+  ASSERT_TRUE(entry >> 62 & 1) << "the cluster at 3 MiB should be compressed";
+  const uint64_t host = entry & ((1ull << 54) - 1);  // 64 KiB clusters: 54 offset bits
+  patch_file(dir / "img.qcow2", host, std::vector<uint8_t>(64, 0xa5));
+  auto report = engine_write(dir / "img.qcow2", {{dir / "a.raw"}, {dir / "b.raw"}});
+  ASSERT_FALSE(report);
+  EXPECT_NE(report.error().message.find("guest offset " + std::to_string(guest)), std::string::npos) << report.error().message;
+}
+
+}  // namespace
+}  // namespace qflash::test
