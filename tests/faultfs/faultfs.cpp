@@ -117,6 +117,6 @@ int main(int argc, char** argv) {
   ops.fsync = fs_fsync;
   ops.truncate = fs_truncate;
   char* fuse_argv[] = {argv[0], const_cast<char*>("-f"), const_cast<char*>("-o"),
-                       const_cast<char*>("fsname=qflash-faultfs,max_threads=16"), argv[2], nullptr};
+                       const_cast<char*>("fsname=qflash-faultfs"), argv[2], nullptr};
   return fuse_main(5, fuse_argv, &ops, &cfg);
 }
