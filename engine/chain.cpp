@@ -36,35 +36,45 @@ Result<std::unique_ptr<Layer>> open_layer(SourcePtr src, const std::string& form
   return unsupported(src->name() + ": backing format '" + format + "' is not supported");
 }
 
+// Errors found below the image itself also name the image the user gave.
+Error in_chain(const std::string& top, Error e) {
+  e.message = top + ": in its backing chain: " + e.message;
+  return e;
+}
+
 }  // namespace
 
 Result<Chain> Chain::open(const std::string& name, const SourceOptions& options) {
   Chain chain;
   std::set<std::string> seen;
-  std::string next = name, format, referrer;
+  // The image itself must be QCOW2: a file without the magic is refused
+  // rather than taken for raw; only backing files may be raw.
+  std::string next = name, format = "qcow2", referrer;
   while (true) {
     auto src = open_source(next, options);
     if (!src) {
       if (referrer.empty()) return src.take_error();
-      return Error{src.error().kind,
-                   referrer + ": cannot open backing file (looked for " + next +
-                       "): " + src.error().message,
-                   src.error().err};
+      return in_chain(name, Error{src.error().kind,
+                                  referrer + ": cannot open backing file (looked for " + next +
+                                      "): " + src.error().message,
+                                  src.error().err});
     }
     if (!seen.insert((*src)->identity()).second)
-      return corrupt(referrer + ": backing chain loops back to " + next);
+      return corrupt(name + ": backing chain loops: " + referrer + " refers back to " + next);
     if (chain.layers_.size() == kMaxChainDepth)
       return unsupported(name + ": backing chain is deeper than 64 images");
-    QF_ASSIGN(auto layer, open_layer(std::move(src).value(), format, options));
-    referrer = layer->source().name();
-    next = layer->backing_name();
-    format = layer->backing_format();
+    auto layer = open_layer(std::move(src).value(), format, options);
+    if (!layer) return referrer.empty() ? layer.take_error() : in_chain(name, layer.take_error());
+    referrer = (*layer)->source().name();
+    next = (*layer)->backing_name();
+    format = (*layer)->backing_format();
     if (format == "qcow2" && !next.empty()) {
       auto probe = open_source(next, options);
       if (probe && !has_qcow2_magic(**probe))
-        return corrupt(referrer + ": backing file " + next + " is declared qcow2 but is not");
+        return in_chain(name, corrupt(referrer + ": backing file " + next +
+                                      " is declared qcow2 but is not"));
     }
-    chain.layers_.push_back(std::move(layer));
+    chain.layers_.push_back(std::move(layer).value());
     if (next.empty()) break;
   }
   return chain;
@@ -92,7 +102,9 @@ std::vector<const Source*> Chain::files() const {
 }
 
 Status Chain::validate() {
-  for (auto& l : layers_) QF_TRY(l->validate());
+  for (size_t d = 0; d < layers_.size(); ++d)
+    if (auto st = layers_[d]->validate(); !st)
+      return d ? in_chain(name(), st.take_error()) : st.take_error();
   return {};
 }
 

@@ -37,6 +37,9 @@ class Layer {
   virtual std::string backing_format() const { return {}; }
   // Status at `guest` (< size()), for at most `max` bytes (> 0).
   virtual Result<LayerStatus> status(uint64_t guest, uint64_t max) = 0;
+  // True when qemu-img map looks through this layer's data runs into the
+  // file below (qemu's BDRV_BLOCK_RECURSE) and reports its holes as zero.
+  virtual bool map_recurses() { return false; }
   // Reads every table the layer has and checks every entry; no data.
   virtual Status validate() = 0;
 };

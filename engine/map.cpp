@@ -16,6 +16,39 @@ bool mergeable(const MapEntry& a, const MapEntry& b) {
   return true;
 }
 
+// qemu's BDRV_BLOCK_RECURSE (block/io.c, bdrv_co_block_status): ask the file
+// under a data run whether it holds data (SEEK_DATA/SEEK_HOLE), shorten the
+// run to the file's answer and take its zero flag. A run reaching past the
+// end of the file, or a hole up to it, reads as zeros as a whole.
+void look_through(MapEntry& e, const Source& file) {
+  const uint64_t total = file.size();
+  if (e.offset >= total) {
+    e.zero = true;
+    return;
+  }
+  const uint64_t bytes = std::min(e.length, total - e.offset);
+  const int64_t data = file.next_data(e.offset);
+  uint64_t pnum = bytes;
+  bool zero = false;
+  // data < 0: no information, and qemu then takes it all as data.
+  if (data < 0) {
+  } else if (uint64_t(data) >= total) {
+    zero = true;  // a hole up to the end of the file
+  } else if (uint64_t(data) == e.offset) {
+    const int64_t hole = file.next_hole(e.offset);
+    if (hole > data) pnum = std::min(bytes, uint64_t(hole) - e.offset);
+  } else {
+    zero = true;
+    pnum = std::min(bytes, uint64_t(data) - e.offset);
+  }
+  if (e.offset + pnum == total && zero) {
+    e.zero = true;
+    return;
+  }
+  e.length = pnum;
+  e.zero = zero;
+}
+
 Result<MapEntry> entry_at(Chain& chain, uint64_t pos, uint64_t n) {
   for (size_t d = 0;; ++d) {
     Layer& layer = chain.layer(d);
@@ -29,6 +62,7 @@ Result<MapEntry> entry_at(Chain& chain, uint64_t pos, uint64_t n) {
     switch (st.kind) {
       case LayerStatus::Kind::Data:
         e.present = e.data = true;
+        if (e.has_offset && e.file && layer.map_recurses()) look_through(e, *e.file);
         return e;
       case LayerStatus::Kind::Compressed:
         e.present = e.data = true;
@@ -83,17 +117,19 @@ std::string map_to_json(const std::vector<MapEntry>& map) {
   return s;
 }
 
-std::string map_to_text(const std::vector<MapEntry>& map) {
-  // Like qemu-img's human format: only the runs that hold data, with the file.
-  std::string s = "Offset          Length          Mapped to       File\n";
+Status map_to_text(const std::vector<MapEntry>& map, const std::string& image, std::string& out) {
+  out = "Offset          Length          Mapped to       File\n";
   char buf[512];
   for (const MapEntry& e : map) {
-    if (!e.data || !e.has_offset) continue;
+    if (e.data && !e.has_offset)
+      return unsupported(image + ": the human map cannot show compressed clusters at " +
+                         std::to_string(e.start) + " (no host offset); use --output=json");
+    if (!e.data || e.zero) continue;
     std::snprintf(buf, sizeof buf, "%#-16" PRIx64 "%#-16" PRIx64 "%#-16" PRIx64 "%s\n", e.start,
                   e.length, e.offset, e.file ? e.file->name().c_str() : "");
-    s += buf;
+    out += buf;
   }
-  return s;
+  return {};
 }
 
 }  // namespace qflash

@@ -28,6 +28,9 @@ struct MapEntry {
 Result<std::vector<MapEntry>> build_map(Chain& chain);
 
 std::string map_to_json(const std::vector<MapEntry>& map);
-std::string map_to_text(const std::vector<MapEntry>& map);
+// qemu-img map's human format: the runs that hold data, with their host
+// offset and file. Like qemu, stops with an error at data that has no host
+// offset (compressed clusters); `out` then holds the lines before it.
+Status map_to_text(const std::vector<MapEntry>& map, const std::string& image, std::string& out);
 
 }  // namespace qflash

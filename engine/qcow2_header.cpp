@@ -206,7 +206,9 @@ Result<Qcow2Header> read_qcow2_header(const Source& src) {
   std::vector<uint8_t> first(std::min<uint64_t>(h.cluster_size(), src.size()));
   QF_TRY(src.read_exact(first, 0));
   if (first.size() < h.header_length)
-    return corrupt(n + ": header is cut short by the end of file");
+    return corrupt(n + ": header of " + std::to_string(h.header_length) +
+                   " bytes is cut short by the end of the file (" + std::to_string(src.size()) +
+                   " bytes)");
   if (ext_end > h.header_length) {
     auto area = std::span<const uint8_t>(first).subspan(
         h.header_length, std::min<uint64_t>(ext_end, first.size()) - h.header_length);

@@ -4,11 +4,13 @@
 #include "engine/qcow2_layer.h"
 
 #include <cinttypes>
+#include <unordered_set>
 
 #include "engine/debug.h"
 #include "engine/endian.h"
 #include "engine/l2_cache.h"
 #include "engine/l2_entry.h"
+#include "engine/qcow2_refcount.h"
 
 namespace qflash {
 namespace {
@@ -31,7 +33,8 @@ class Qcow2Layer final : public Layer {
         cache_(h_.cluster_size(), kL2CacheBudget) {}
 
   const Source& source() const override { return *src_; }
-  uint64_t size() const override { return h_.size; }
+  // qemu keeps whole 512-byte sectors of a size that is not a multiple.
+  uint64_t size() const override { return h_.size & ~uint64_t{511}; }
   const char* format() const override { return "qcow2"; }
   const Source* data_file() const override { return data_ == src_ ? nullptr : data_.get(); }
   std::string backing_name() const override {
@@ -39,6 +42,15 @@ class Qcow2Layer final : public Layer {
   }
   std::string backing_format() const override { return h_.backing_format.value_or(""); }
   const Qcow2Header& header() const { return h_; }
+  bool map_recurses() override {
+    if (!prealloc_checked_) {
+      metadata_prealloc_ = metadata_preallocated(*src_, h_);
+      prealloc_checked_ = true;
+      debug("%s: metadata preallocation %s", src_->name().c_str(),
+            metadata_prealloc_ ? "detected" : "not detected");
+    }
+    return metadata_prealloc_;
+  }
 
   Result<LayerStatus> status(uint64_t guest, uint64_t max) override;
   Status validate() override;
@@ -58,6 +70,7 @@ class Qcow2Layer final : public Layer {
   std::vector<uint64_t> l1_;
   SourcePtr data_;  // the external data file, or src_
   L2Cache cache_;
+  bool prealloc_checked_ = false, metadata_prealloc_ = false;
 };
 
 Result<L2Cache::Table> Qcow2Layer::l2_table(uint64_t l1_index, uint64_t guest) {
@@ -90,6 +103,9 @@ Status Qcow2Layer::check_entry(const L2Entry& e, uint64_t guest) {
         const uint64_t host = e.word & kL2OffsetMask;
         if (host & (h_.cluster_size() - 1))
           return bad(guest, "cluster offset " + hex(host) + " is not cluster-aligned");
+        if (external && h_.data_file_raw() && host != (guest & ~(h_.cluster_size() - 1)))
+          return bad(guest, "cluster offset " + hex(host) +
+                                " differs from the guest offset, but data_file_raw is set");
         if (host >= data_->size() &&
             e.type(h_.extended_l2(), external, sc) == SubclusterType::Normal)
           return bad(guest, "data cluster at " + hex(host) + " lies past the end of " +
@@ -178,15 +194,22 @@ Result<LayerStatus> Qcow2Layer::status(uint64_t guest, uint64_t max) {
 }
 
 Status Qcow2Layer::validate() {
+  // An L2 table referenced from many L1 entries is checked once: its entries
+  // are valid or not wherever it is mapped, and a crafted image could
+  // otherwise point millions of L1 entries at one table.
+  std::unordered_set<uint64_t> checked;
   const uint64_t span = uint64_t{1} << (h_.cluster_bits + h_.l2_bits());
   for (uint64_t l1i = 0; l1i * span < h_.size; ++l1i) {
-    if ((l1_[l1i] & kL1OffsetMask) == 0) continue;
+    const uint64_t off = l1_[l1i] & kL1OffsetMask;
+    if (off == 0 || checked.count(off)) continue;
     QF_ASSIGN(auto table, l2_table(l1i, l1i * span));
-    for (uint64_t i = 0; i < h_.l2_entries(); ++i) {
+    uint64_t i = 0;
+    for (; i < h_.l2_entries(); ++i) {
       const uint64_t guest = l1i * span + (i << h_.cluster_bits);
       if (guest >= h_.size) break;
       QF_TRY(check_entry(entry(*table, i), guest));
     }
+    if (i == h_.l2_entries()) checked.insert(off);
   }
   return {};
 }
@@ -214,8 +237,15 @@ Result<std::unique_ptr<Layer>> open_qcow2_layer(SourcePtr src, const SourceOptio
 
   SourcePtr data;
   if (h.has_data_file()) {
-    std::string path = src->resolve(*h.data_file);
-    auto opened = open_source(path, options);
+    // qemu 7.2 opens a relative data file name from its working directory;
+    // where that fails, the image's own directory is the better guess.
+    auto opened = open_source(*h.data_file, options);
+    std::string path = *h.data_file;
+    if (!opened && src->resolve(*h.data_file) != *h.data_file) {
+      path += " and " + src->resolve(*h.data_file);
+      auto beside = open_source(src->resolve(*h.data_file), options);
+      if (beside) opened = std::move(beside);
+    }
     if (!opened)
       return Error{opened.error().kind,
                    src->name() + ": external data file '" + *h.data_file + "' (looked for " +

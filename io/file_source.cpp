@@ -75,6 +75,11 @@ class FileSource final : public Source {
     if (r < 0) return int64_t(size_);
     return std::min<int64_t>(r, int64_t(size_));
   }
+  int64_t allocated_size() const override {
+    struct stat st;
+    if (::fstat(fd_.get(), &st) < 0) return -1;
+    return int64_t(st.st_blocks) * 512;
+  }
 
  private:
   std::string name_;

@@ -38,6 +38,9 @@ class Source {
   // >= `offset` holding data (SEEK_DATA), or size() if none; -1 if unknown.
   virtual int64_t next_data(uint64_t offset) const { return int64_t(offset); }
   virtual int64_t next_hole(uint64_t) const { return int64_t(size()); }
+  // Bytes the file occupies on disk (st_blocks * 512), or -1 if unknown; qemu
+  // uses it to detect metadata preallocation.
+  virtual int64_t allocated_size() const { return -1; }
 
   // An error if the file was changed (written, truncated) since it was
   // opened: what was read may mix old and new bytes. Checked after a run.

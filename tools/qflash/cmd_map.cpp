@@ -37,8 +37,15 @@ int cmd_map(int argc, char** argv) {
   if (!chain) return fail("qflash", chain.error());
   auto map = build_map(*chain);
   if (!map) return fail("qflash", map.error());
-  std::fputs((json ? map_to_json(*map) : map_to_text(*map)).c_str(), stdout);
-  return kOk;
+  if (json) {
+    std::fputs(map_to_json(*map).c_str(), stdout);
+    return kOk;
+  }
+  std::string text;
+  Status st = map_to_text(*map, chain->name(), text);
+  std::fputs(text.c_str(), stdout);
+  std::fflush(stdout);
+  return st ? kOk : fail("qflash", st.error());
 }
 
 }  // namespace qflash::cli
