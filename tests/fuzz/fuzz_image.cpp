@@ -30,7 +30,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   auto map = build_map(*chain);
   if (!map) return 0;
   (void)map_to_json(*map);
-  (void)map_to_text(*map);
+  std::string text;
+  (void)map_to_text(*map, src->name(), text);
 
   Reader reader(*chain);
   std::vector<uint8_t> buf;
