@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
 # Makes the seed corpora of the fuzzers in DIR/<fuzzer>/ from small qemu-img
-# images (header, image) and gzip/zstd streams (deflate, zstd).
+# images (header, image), gzip/zstd streams (deflate, zstd) and disks
+# partitioned by sgdisk and sfdisk (partitions).
 set -euo pipefail
 out="$1"
 tmp="$(mktemp -d)"
 trap 'rm -rf "$tmp"' EXIT
 rm -rf "$out"
-mkdir -p "$out"/{fuzz_header,fuzz_image,fuzz_deflate,fuzz_zstd}
+mkdir -p "$out"/{fuzz_header,fuzz_image,fuzz_deflate,fuzz_zstd,fuzz_partitions}
 
 # Small images covering the header variants and every kind of cluster.
 image() {  # image NAME CREATE-OPTIONS QEMU-IO-COMMANDS...
@@ -45,5 +46,13 @@ for k in 0 3 7; do
     gzip -n -c "$tmp/c" | tail -c +11 | head -c -8 | cat "$tmp/sel" - >"$out/fuzz_deflate/${fill}_$k"
     zstd -q -c "$tmp/c" | cat "$tmp/sel" - >"$out/fuzz_zstd/${fill}_$k"
   done
+done
+# Disks: one selector byte (0: detect the sector size), then a 128 KiB disk.
+truncate -s 128K "$tmp/gpt" "$tmp/mbr"
+sgdisk -a 1 -n 1:34:120 -c 1:boot -n 2:121:200 -t 2:8300 "$tmp/gpt" >/dev/null
+printf 'label: dos\nstart=1, size=60, type=83, bootable\nstart=61, size=150, type=5\n%s\n%s\n' \
+  'start=62, size=40, type=83' 'start=110, size=40, type=82' | sfdisk -q "$tmp/mbr"
+for disk in gpt mbr; do
+  printf '\x00' | cat - "$tmp/$disk" >"$out/fuzz_partitions/$disk"
 done
 touch "$out/.stamp"
