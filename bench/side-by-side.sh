@@ -62,7 +62,6 @@ for i in $(seq 1 $targets); do
   devs+=("$(losetup --direct-io=on -f --show "target$i")")
 done
 
-now() { date +%s.%N; }
 fresh() { for d in "$@"; do blkdiscard -f "$d" 2>/dev/null; done; }
 check() {
   for d in "$@"; do
@@ -70,13 +69,17 @@ check() {
   done
 }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a / b }'; }
-# Runs "$@" (its output dropped); prints the seconds it took.
-timed() {
-  local t0 t1
-  t0=$(now)
-  "$@" >/dev/null
-  t1=$(now)
-  awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.2f", b - a }'
+# Runs "$@" (output dropped) under /usr/bin/time; sets wall and cpu (user +
+# sys seconds, its children included) and rss (peak, MiB).
+measure() {
+  local user sys kib
+  /usr/bin/time -f "%e %U %S %M" -o stats.txt "$@" >/dev/null
+  read -r wall user sys kib < <(tail -1 stats.txt)
+  cpu=$(awk -v a="$user" -v b="$sys" 'BEGIN { printf "%.2f", a + b }')
+  rss=$((kib / 1024))
+}
+row() {  # label wall cpu [ratio text]
+  printf "%-36s %7ss %7ss  %s\n" "$1" "$2" "$3" "${4:-}"
 }
 qemu_one() { qemu-img convert -m 16 -W -n -t none -O raw "$1" "$2"; }
 qemu_all() {
@@ -90,35 +93,43 @@ dd_all() {
   for d in "$@"; do dd if=disk.raw of="$d" bs=4M oflag=direct conv=fsync status=none & pids+=($!); done
   for p in "${pids[@]}"; do wait "$p"; done
 }
+export -f qemu_one qemu_all dd_all
 
 cat disk.raw disk-*.qcow2 >/dev/null  # every run reads from the page cache
 echo "disk: $(du -h --apparent-size disk.raw | cut -f1) raw, $(du -h disk.raw | cut -f1) allocated;" \
      "deflate $(du -h disk-deflate.qcow2 | cut -f1), zstd $(du -h disk-zstd.qcow2 | cut -f1); ${#devs[@]} loop devices, direct I/O"
+echo "$(nproc) CPUs, load average at start: $(cut -d' ' -f1-3 /proc/loadavg)"
+printf "%-36s %8s %8s\n" "" "wall" "cpu"
 fresh "${devs[@]}"
-dd_s=$(timed dd_all "${devs[@]}")
+measure bash -c 'dd_all "$@"' _ "${devs[@]}"
 check "${devs[@]}"
-printf "%-8s %-34s %8s\n" "" "dd of the raw, $targets targets" "${dd_s}s"
+dd_wall=$wall
+row "dd of the raw, $targets targets" "$wall" "$cpu"
 rss_max=0
+name=$(basename "${mass[0]}")
 for c in deflate zstd; do
   img="disk-$c.qcow2"
   fresh "${devs[0]}"
-  q1=$(timed qemu_one "$img" "${devs[0]}")
+  measure qemu-img convert -m 16 -W -n -t none -O raw "$img" "${devs[0]}"
   check "${devs[0]}"
+  q1=$wall q1c=$cpu
+  row "$c: qemu-img, 1 target" "$wall" "$cpu"
   fresh "${devs[0]}"
-  f1=$(timed "$bin/qflash" write --yes "$img" "${devs[0]}")
+  measure "$bin/qflash" write --yes "$img" "${devs[0]}"
   check "${devs[0]}"
+  row "$c: qflash write, 1 target" "$wall" "$cpu" \
+      "$(ratio "$wall" "$q1")x qemu-img (goal <= 0.6); cpu $(ratio "$cpu" "$q1c")x"
   fresh "${devs[@]}"
-  q4=$(timed qemu_all "$img" "${devs[@]}")
+  measure bash -c 'qemu_all "$@"' _ "$img" "${devs[@]}"
   check "${devs[@]}"
+  q4=$wall q4c=$cpu
+  row "$c: $targets parallel qemu-img" "$wall" "$cpu"
   fresh "${devs[@]}"
-  m4=$(timed /usr/bin/time -f %M -o rss.txt "${mass[@]}" "$img" "${devs[@]}")
+  measure "${mass[@]}" "$img" "${devs[@]}"
   check "${devs[@]}"
-  rss=$(($(tail -1 rss.txt) / 1024))
   ((rss > rss_max)) && rss_max=$rss
-  printf "%-8s %-34s %8s\n" "$c" "qemu-img, 1 target" "${q1}s"
-  printf "%-8s %-34s %8s  %5sx qemu-img   (goal <= 0.6)\n" "$c" "qflash write, 1 target" "${f1}s" "$(ratio "$f1" "$q1")"
-  printf "%-8s %-34s %8s\n" "$c" "$targets parallel qemu-img" "${q4}s"
-  printf "%-8s %-34s %8s  %5sx qemu-img   (goal <= 0.35)\n" "$c" "$(basename "${mass[0]}"), $targets targets" "${m4}s" "$(ratio "$m4" "$q4")"
-  printf "%-8s %-34s %8s  %5sx dd         (goal <= 1.3), peak RSS %d MiB\n" "" "" "" "$(ratio "$m4" "$dd_s")" "$rss"
+  row "$c: $name, $targets targets" "$wall" "$cpu" \
+      "$(ratio "$wall" "$q4")x qemu-img (goal <= 0.35); cpu $(ratio "$cpu" "$q4c")x; $(ratio "$wall" "$dd_wall")x dd (goal <= 1.3); RSS $rss MiB"
 done
-echo "peak RSS of $(basename "${mass[0]}"): ${rss_max} MiB (goal <= 300); every target checked byte-exact"
+echo "peak RSS of $name: $rss_max MiB (goal <= 300); every target checked byte-exact"
+echo "load average at the end: $(cut -d' ' -f1-3 /proc/loadavg) (other work on the machine slows every row)"

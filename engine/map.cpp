@@ -30,16 +30,17 @@ void look_through(MapEntry& e, const Source& file) {
   const int64_t data = file.next_data(e.offset);
   uint64_t pnum = bytes;
   bool zero = false;
-  // data < 0: no information, and qemu then takes it all as data.
-  if (data < 0) {
-  } else if (uint64_t(data) >= total) {
-    zero = true;  // a hole up to the end of the file
-  } else if (uint64_t(data) == e.offset) {
-    const int64_t hole = file.next_hole(e.offset);
-    if (hole > data) pnum = std::min(bytes, uint64_t(hole) - e.offset);
-  } else {
-    zero = true;
-    pnum = std::min(bytes, uint64_t(data) - e.offset);
+  // next_data() < 0: no information, and qemu then takes it all as data.
+  if (data >= 0) {
+    if (uint64_t(data) >= total) {
+      zero = true;  // a hole up to the end of the file
+    } else if (uint64_t(data) == e.offset) {
+      const int64_t hole = file.next_hole(e.offset);
+      if (hole > data) pnum = std::min(bytes, uint64_t(hole) - e.offset);
+    } else {
+      zero = true;
+      pnum = std::min(bytes, uint64_t(data) - e.offset);
+    }
   }
   if (e.offset + pnum == total && zero) {
     e.zero = true;
@@ -93,6 +94,8 @@ Result<std::vector<MapEntry>> build_map(Chain& chain) {
     else
       out.push_back(e);
   }
+  // qemu-img prints its first, still empty entry for a disk of size 0.
+  if (out.empty()) out.push_back(MapEntry{});
   return out;
 }
 

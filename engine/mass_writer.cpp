@@ -6,8 +6,6 @@
 // target holds the pace and memory stays fixed.
 #include "engine/mass_writer.h"
 
-#include <fcntl.h>
-#include <linux/falloc.h>
 #include <unistd.h>
 
 #include <libdeflate.h>
@@ -15,10 +13,10 @@
 #include <algorithm>
 #include <chrono>
 #include <cstring>
-#include <deque>
 #include <memory>
 
 #include "engine/buffer_pool.h"
+#include "engine/op_queue.h"
 #include "engine/planner.h"
 #include "engine/reader.h"
 #include "engine/uring.h"
@@ -41,27 +39,12 @@ double since(Clock::time_point t0) { return std::chrono::duration<double>(Clock:
 
 bool aligned(uint64_t v, uint32_t a) { return (v & (a - 1)) == 0; }
 
-enum class OpKind : uint8_t { Read, Write, Zero, Sync };
-
-struct Op {
-  OpKind kind;
-  int slot = -1;    // Read, Write, Zero: the chunk it belongs to
-  int target = -1;  // Write, Zero, Sync
-  int fd = -1;
-  bool direct = false;
-  uint8_t* buf = nullptr;
-  uint64_t offset = 0;  // in the file
-  uint64_t length = 0;
-  uint64_t done = 0;
-  uint64_t eof = 0;     // Read: the source's size; bytes past it read as zeros
-  const Source* source = nullptr;
-};
-
 struct Slot {
   uint8_t* data = nullptr;  // its pool buffer, or the shared zeros
   ChunkPlan plan;
   std::vector<uint8_t> side;  // compressed streams
   unsigned pending = 0;       // reads, jobs or writes outstanding
+  bool decoding = false;      // its worker jobs decode (else they read)
 };
 
 struct TargetState {
@@ -100,8 +83,7 @@ class Engine {
   void queue_write(int slot, int t, uint8_t* buf, uint64_t offset, uint64_t length);
   void queue_zero(int slot, int t, uint64_t offset, uint64_t length);
   void finish_slot(int slot);
-  void queue(Op op);
-  Status pump();
+  bool drop(Op* op);
   Status complete(Op* op, int res);
   Status complete_read(Op* op, int res);
   void complete_write(Op* op, int res);
@@ -109,7 +91,7 @@ class Engine {
   void fail_target(int t, Error e);
   void fail_run(Error e);
   void report_progress(bool force);
-  bool busy() const { return busy_slots_ > 0 || inflight_ > 0 || !backlog_.empty(); }
+  bool busy() const { return busy_slots_ > 0 || !ops_->idle(); }
   Status loop_once();
   Status sync_targets();
 
@@ -127,13 +109,10 @@ class Engine {
   std::unique_ptr<BufferPool> pool_, zeros_;
   std::vector<Slot> slots_;
   unsigned busy_slots_ = 0;
-  std::deque<Op> op_store_;
-  std::vector<Op*> free_ops_;
-  std::deque<Op*> backlog_;
-  unsigned inflight_ = 0, depth_ = 64;
   uint64_t event_value_ = 0;
   std::unique_ptr<WorkerPool> workers_;
   std::unique_ptr<Ring> ring_;
+  std::unique_ptr<OpQueue> ops_;
 };
 
 Status Engine::setup() {
@@ -156,9 +135,10 @@ Status Engine::setup() {
   zeros_ = std::make_unique<BufferPool>(std::move(zeros));
   slots_.resize(count);
 
-  depth_ = std::max(2u, options_.queue_depth);
-  QF_ASSIGN(auto ring, Ring::create(depth_ + 1));
+  const unsigned depth = std::clamp(options_.queue_depth, 2u, 4096u);  // io_uring's limit is 32768
+  QF_ASSIGN(auto ring, Ring::create(depth + 1));  // + the eventfd read
   ring_ = std::make_unique<Ring>(std::move(ring));
+  ops_ = std::make_unique<OpQueue>(*ring_, depth);
   QF_ASSIGN(workers_, WorkerPool::create(options_.jobs));
   io_uring_sqe* s = ring_->sqe();
   io_uring_prep_read(s, workers_->eventfd(), &event_value_, sizeof event_value_, 0);
@@ -186,18 +166,6 @@ uint64_t Engine::next_covered(uint64_t pos) const {
   return best;
 }
 
-void Engine::queue(Op op) {
-  Op* o;
-  if (free_ops_.empty()) {
-    o = &op_store_.emplace_back(op);
-  } else {
-    o = free_ops_.back();
-    free_ops_.pop_back();
-    *o = op;
-  }
-  backlog_.push_back(o);
-}
-
 Status Engine::start_chunk() {
   const uint64_t guest = next_;
   const uint64_t end = std::min((guest / chunk_ + 1) * chunk_, hi_);
@@ -207,26 +175,25 @@ Status Engine::start_chunk() {
   int i = pool_->acquire();
   Slot& s = slots_[size_t(i)];
   ++busy_slots_;
-  plan_chunk(guest, end - guest, std::move(extents_), s.plan);
-  extents_ = {};
+  plan_chunk(guest, end - guest, extents_, s.plan);
+  s.decoding = false;
   if (s.plan.all_zero()) {
     s.data = zeros_->buffer(0).data();
     ready(i);
     return {};
   }
   s.data = pool_->buffer(i).data();
+  for (const Span64& z : s.plan.zeros) std::memset(s.data + z.offset, 0, z.length);
+  s.side.resize(s.plan.side_bytes);
   if (s.plan.needs_worker_read) {
     s.pending = 1;
-    workers_->post(uint64_t(i), [&s](Decompressor& dec) -> Status {
-      std::vector<uint8_t> cbuf, cluster;
-      for (const Extent& e : s.plan.extents)
-        QF_TRY(read_extent(e, {s.data + (e.guest - s.plan.guest), e.length}, dec, cbuf, cluster));
+    workers_->post(uint64_t(i), [&s](Decompressor&) -> Status {
+      for (const PlannedRead& r : s.plan.reads)
+        QF_TRY(r.source->read_padded({(r.to_side ? s.side.data() : s.data) + r.offset, r.length}, r.host));
       return {};
     });
     return {};
   }
-  for (const Span64& z : s.plan.zeros) std::memset(s.data + z.offset, 0, z.length);
-  s.side.resize(s.plan.side_bytes);
   for (const PlannedRead& r : s.plan.reads) {
     Op op{OpKind::Read};
     op.slot = i;
@@ -236,7 +203,7 @@ Status Engine::start_chunk() {
     op.offset = r.host;
     op.length = r.length;
     op.eof = r.source->size();
-    queue(op);
+    ops_->add(op);
   }
   s.pending = unsigned(s.plan.reads.size());
   if (s.pending == 0) reads_done(i);
@@ -252,6 +219,7 @@ void Engine::reads_done(int i) {
 
 void Engine::post_decodes(int i) {
   Slot& s = slots_[size_t(i)];
+  s.decoding = true;
   const size_t n = s.plan.decodes.size();
   const size_t jobs = (n + kDecodesPerJob - 1) / kDecodesPerJob;
   s.pending = unsigned(jobs);
@@ -345,7 +313,7 @@ void Engine::queue_write(int slot, int t, uint8_t* buf, uint64_t offset, uint64_
     op.length -= tail;
     op.fd = tg.direct.get();
     op.direct = true;
-    queue(op);
+    ops_->add(op);
     ++slots_[size_t(slot)].pending;
     if (tail == 0) return;
     op.buf += op.length;
@@ -354,7 +322,7 @@ void Engine::queue_write(int slot, int t, uint8_t* buf, uint64_t offset, uint64_
   }
   op.fd = tg.fd.get();
   op.direct = false;
-  queue(op);
+  ops_->add(op);
   ++slots_[size_t(slot)].pending;
 }
 
@@ -365,7 +333,7 @@ void Engine::queue_zero(int slot, int t, uint64_t offset, uint64_t length) {
   op.fd = targets_[size_t(t)].wt->target.fd.get();
   op.offset = offset;
   op.length = length;
-  queue(op);
+  ops_->add(op);
   ++slots_[size_t(slot)].pending;
 }
 
@@ -387,38 +355,14 @@ void Engine::fail_run(Error e) {
   if (error_.ok()) error_ = std::move(e);
 }
 
-Status Engine::pump() {
-  while (!backlog_.empty() && inflight_ < depth_) {
-    Op* op = backlog_.front();
-    backlog_.pop_front();
-    if ((op->kind == OpKind::Write || op->kind == OpKind::Zero) && !targets_[size_t(op->target)].live()) {
-      // Dropped target: the write is not issued, the chunk no longer waits.
-      Slot& s = slots_[size_t(op->slot)];
-      free_ops_.push_back(op);
-      if (--s.pending == 0) finish_slot(op->slot);
-      continue;
-    }
-    io_uring_sqe* sqe = ring_->sqe();
-    const unsigned len = unsigned(op->length - op->done);
-    switch (op->kind) {
-      case OpKind::Read:
-        io_uring_prep_read(sqe, op->fd, op->buf + op->done, len, op->offset + op->done);
-        break;
-      case OpKind::Write:
-        io_uring_prep_write(sqe, op->fd, op->buf + op->done, len, op->offset + op->done);
-        break;
-      case OpKind::Zero:
-        io_uring_prep_fallocate(sqe, op->fd, FALLOC_FL_ZERO_RANGE | FALLOC_FL_KEEP_SIZE,
-                                off_t(op->offset), off_t(op->length));
-        break;
-      case OpKind::Sync:
-        io_uring_prep_fsync(sqe, op->fd, IORING_FSYNC_DATASYNC);
-        break;
-    }
-    io_uring_sqe_set_data(sqe, op);
-    ++inflight_;
-  }
-  return ring_->submit();
+// A write for a target dropped since it was queued is not issued; the
+// chunk stops waiting for it.
+bool Engine::drop(Op* op) {
+  if (op->kind != OpKind::Write && op->kind != OpKind::Zero) return false;
+  if (targets_[size_t(op->target)].live()) return false;
+  ops_->release(op);
+  if (--slots_[size_t(op->slot)].pending == 0) finish_slot(op->slot);
+  return true;
 }
 
 Status Engine::complete_read(Op* op, int res) {
@@ -437,7 +381,7 @@ Status Engine::complete_read(Op* op, int res) {
 
 void Engine::complete_write(Op* op, int res) {
   TargetState& ts = targets_[size_t(op->target)];
-  const std::string where = ts.wt->target.path + " at " + std::to_string(op->offset + op->done);
+  auto where = [&] { return ts.wt->target.path + " at " + std::to_string(op->offset + op->done); };
   if (op->kind == OpKind::Zero) {
     if (res == 0) {
       op->done = op->length;
@@ -450,7 +394,7 @@ void Engine::complete_write(Op* op, int res) {
       op->buf = zeros_->buffer(0).data();
       op->fd = ts.wt->target.fd.get();
     } else if (res != -EAGAIN && res != -EINTR) {
-      fail_target(op->target, io_error("zero " + where, -res));
+      fail_target(op->target, io_error("zero " + where(), -res));
     }
     return;
   }
@@ -462,8 +406,8 @@ void Engine::complete_write(Op* op, int res) {
     return;
   }
   if (res == -EAGAIN || res == -EINTR) return;
-  if (res < 0) return fail_target(op->target, io_error("write " + where, -res));
-  if (res == 0) return fail_target(op->target, io_error("write " + where, ENOSPC));
+  if (res < 0) return fail_target(op->target, io_error("write " + where(), -res));
+  if (res == 0) return fail_target(op->target, io_error("write " + where(), ENOSPC));
   op->done += uint64_t(res);
   if (op->done == op->length) {
     ts.result->bytes += op->length;
@@ -473,10 +417,10 @@ void Engine::complete_write(Op* op, int res) {
 
 // Handles one completion; resubmits what is unfinished.
 Status Engine::complete(Op* op, int res) {
-  --inflight_;
+  ops_->completed();
   if (op->kind == OpKind::Sync) {
     if (res < 0) fail_target(op->target, io_error("flush " + targets_[size_t(op->target)].wt->target.path, -res));
-    free_ops_.push_back(op);
+    ops_->release(op);
     return {};
   }
   if (op->kind == OpKind::Read) {
@@ -489,12 +433,12 @@ Status Engine::complete(Op* op, int res) {
     if (!targets_[size_t(op->target)].live()) op->done = op->length;
   }
   if (op->done < op->length) {
-    backlog_.push_front(op);
+    ops_->retry(op);
     return {};
   }
   const int i = op->slot;
   const OpKind kind = op->kind;
-  free_ops_.push_back(op);
+  ops_->release(op);
   if (--slots_[size_t(i)].pending > 0) return {};
   if (kind != OpKind::Read) {
     finish_slot(i);
@@ -513,11 +457,14 @@ Status Engine::on_jobs() {
   for (auto& d : workers_->take_done()) {
     const int i = int(d.tag);
     if (!d.status) fail_run(d.status.take_error());
-    if (--slots_[size_t(i)].pending > 0) continue;
-    if (error_.ok())
+    Slot& s = slots_[size_t(i)];
+    if (--s.pending > 0) continue;
+    if (!error_.ok())
+      finish_slot(i);
+    else if (s.decoding)
       ready(i);
     else
-      finish_slot(i);
+      reads_done(i);
   }
   return {};
 }
@@ -531,7 +478,7 @@ void Engine::report_progress(bool force) {
 }
 
 Status Engine::loop_once() {
-  QF_TRY(pump());
+  QF_TRY(ops_->submit([this](Op* op) { return drop(op); }));
   QF_ASSIGN(io_uring_cqe* cqe, ring_->wait());
   while (cqe) {
     const uint64_t tag = io_uring_cqe_get_data64(cqe);
@@ -553,7 +500,7 @@ Status Engine::sync_targets() {
     Op op{OpKind::Sync};
     op.target = int(t);
     op.fd = targets_[t].wt->target.fd.get();
-    queue(op);
+    ops_->add(op);
   }
   while (busy()) QF_TRY(loop_once());
   return {};
@@ -569,7 +516,7 @@ Status Engine::run() {
       report_.interrupted = true;
     }
     const bool more = !stopping_ && error_.ok() && next_ < hi_;
-    while (more && next_ < hi_ && busy_slots_ < slots_.size() && backlog_.size() < depth_) {
+    while (more && next_ < hi_ && busy_slots_ < slots_.size() && ops_->waiting() < ops_->depth()) {
       if (auto st = start_chunk(); !st) {
         fail_run(st.take_error());
         break;

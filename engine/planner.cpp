@@ -14,7 +14,7 @@ void add_run(std::vector<Span64>& runs, uint64_t offset, uint64_t length) {
 
 }  // namespace
 
-void plan_chunk(uint64_t guest, uint64_t length, std::vector<Extent> extents, ChunkPlan& plan) {
+void plan_chunk(uint64_t guest, uint64_t length, const std::vector<Extent>& extents, ChunkPlan& plan) {
   plan.guest = guest;
   plan.length = length;
   plan.zeros.clear();
@@ -25,9 +25,8 @@ void plan_chunk(uint64_t guest, uint64_t length, std::vector<Extent> extents, Ch
   plan.decodes.clear();
   plan.side_bytes = 0;
   plan.needs_worker_read = false;
-  plan.extents = std::move(extents);
 
-  for (const Extent& e : plan.extents) {
+  for (const Extent& e : extents) {
     const uint64_t at = e.guest - guest;
     if (e.kind == Extent::Kind::Zero) {
       add_run(plan.zeros, at, e.length);
@@ -57,10 +56,6 @@ void plan_chunk(uint64_t guest, uint64_t length, std::vector<Extent> extents, Ch
     at = z.offset + z.length;
   }
   if (at < length) plan.writes.push_back({at, length - at});
-  if (plan.needs_worker_read) {
-    plan.reads.clear();
-    return;
-  }
 
   // Compressed streams sorted by host offset, then read as few ranges.
   std::vector<PlannedDecode*> order;

@@ -50,9 +50,8 @@ struct ChunkPlan {
   std::vector<PlannedDecode> decodes;
   uint64_t side_bytes = 0;
   // Some extent comes from a source without a descriptor (e.g. HTTP): the
-  // whole chunk is then read on a worker with Source::read_at instead.
+  // chunk's reads are then made on a worker with Source::read_at instead.
   bool needs_worker_read = false;
-  std::vector<Extent> extents;  // as resolved, for that worker path
 
   bool all_zero() const { return data.empty(); }
 };
@@ -65,6 +64,6 @@ inline constexpr uint64_t kCoalesceGap = 64 * 1024;
 
 // Fills `plan` (cleared first) for the chunk at `guest` from `extents`,
 // which cover it in order.
-void plan_chunk(uint64_t guest, uint64_t length, std::vector<Extent> extents, ChunkPlan& plan);
+void plan_chunk(uint64_t guest, uint64_t length, const std::vector<Extent>& extents, ChunkPlan& plan);
 
 }  // namespace qflash

@@ -20,6 +20,7 @@ constexpr uint32_t kMaxSnapshots = 65536;
 constexpr uint32_t kMaxBackingName = 1023;
 constexpr uint32_t kV2HeaderLength = 72;
 constexpr uint32_t kV3HeaderLength = 104;
+constexpr size_t kFirstRead = 64u << 10;
 
 std::string hex(uint64_t v) {
   char buf[24];
@@ -28,16 +29,42 @@ std::string hex(uint64_t v) {
 }
 
 // A table of `count` entries of `entry` bytes at `offset` must be cluster
-// aligned and lie inside the file.
+// aligned (even when empty, as qemu's qcow2_validate_table demands) and lie
+// inside the file.
 Status check_table(const Source& src, const Qcow2Header& h, const char* what, uint64_t offset,
                    uint64_t count, uint64_t entry) {
-  if (count == 0) return {};
   if (offset & (h.cluster_size() - 1))
     return corrupt(src.name() + ": " + what + " offset " + hex(offset) + " is not cluster-aligned");
+  if (count == 0) {
+    if (offset > uint64_t(INT64_MAX))
+      return corrupt(src.name() + ": " + what + " offset " + hex(offset) + " is invalid");
+    return {};
+  }
   if (count > (UINT64_MAX - offset) / entry || offset + count * entry > src.size())
     return corrupt(src.name() + ": " + what + " at " + hex(offset) + " (" +
                    std::to_string(count * entry) + " bytes) lies past the end of the file (" +
                    std::to_string(src.size()) + " bytes; truncated?)");
+  return {};
+}
+
+// Walks the snapshot table the way qemu does when it opens an image
+// (qcow2_read_snapshots) and refuses what it refuses. Bytes past the end of
+// the file read as zeros there too.
+Status check_snapshots(const Source& src, const Qcow2Header& h) {
+  constexpr uint64_t kMaxExtraData = 1024, kMaxTableBytes = 64u << 20;
+  uint64_t offset = h.snapshots_offset;
+  for (uint32_t i = 0; i < h.nb_snapshots; ++i) {
+    offset = (offset + 7) & ~uint64_t{7};
+    uint8_t e[40];
+    QF_TRY(src.read_padded(e, offset));
+    const uint64_t extra = load_be32(e + 36);
+    if (extra > kMaxExtraData)
+      return corrupt(src.name() + ": snapshot " + std::to_string(i) + " has " +
+                     std::to_string(extra) + " bytes of extra data, more than 1024");
+    offset += sizeof e + extra + load_be16(e + 12) + load_be16(e + 14);
+    if (offset - h.snapshots_offset > kMaxTableBytes)
+      return corrupt(src.name() + ": snapshot table is larger than 64 MiB");
+  }
   return {};
 }
 
@@ -50,10 +77,11 @@ Status parse_extensions(const Source& src, Qcow2Header& h, std::span<const uint8
     uint32_t type = load_be32(&area[pos]);
     uint32_t len = load_be32(&area[pos + 4]);
     pos += 8;
-    if (type == kExtEnd) break;
+    // qemu checks the length first, even of the end marker.
     if (len > area.size() - pos)
       return corrupt(src.name() + ": header extension " + hex(type) + " at " +
                      hex(base + pos - 8) + " is longer than the header area");
+    if (type == kExtEnd) break;
     auto data = area.subspan(pos, len);
     switch (type) {
       case kExtBackingFormat:
@@ -79,7 +107,10 @@ Status parse_extensions(const Source& src, Qcow2Header& h, std::span<const uint8
 Status validate(const Source& src, const Qcow2Header& h) {
   const std::string& n = src.name();
   if (h.crypt_method != 0)
-    return unsupported(n + ": encrypted images (" + (h.crypt_method == 1 ? "AES" : "LUKS") +
+    return unsupported(n + ": encrypted images (" +
+                       (h.crypt_method == 1   ? std::string("AES")
+                        : h.crypt_method == 2 ? std::string("LUKS")
+                                              : "method " + std::to_string(h.crypt_method)) +
                        ") are not supported");
   if (uint64_t unknown = h.incompatible_features & ~kIncompatKnown) {
     std::string names;
@@ -96,6 +127,8 @@ Status validate(const Source& src, const Qcow2Header& h) {
     return corrupt(n + ": compression type bit set for the default (deflate) compression");
   if (h.compression != Codec::Deflate && !(h.incompatible_features & kIncompatCompression))
     return corrupt(n + ": compression type is zstd but its incompatible bit is not set");
+  if (h.data_file_raw() && !h.has_data_file())
+    return corrupt(n + ": data_file_raw is set but the image has no external data file");
   if (h.has_data_file() && !h.data_file)
     return corrupt(n + ": the image uses an external data file but does not name it");
 
@@ -113,15 +146,19 @@ Status validate(const Source& src, const Qcow2Header& h) {
     return corrupt(n + ": L1 table has " + std::to_string(h.l1_size) + " entries, " +
                    std::to_string(l1_needed) + " are needed for the virtual size");
   QF_TRY(check_table(src, h, "L1 table", h.l1_table_offset, h.l1_size, 8));
+  if (h.refcount_table_clusters == 0)
+    return corrupt(n + ": the image has no refcount table");
   if (uint64_t(h.refcount_table_clusters) * h.cluster_size() > kMaxRefcountTableBytes)
     return corrupt(n + ": refcount table is too large");
   QF_TRY(check_table(src, h, "refcount table", h.refcount_table_offset, h.refcount_table_clusters,
                      h.cluster_size()));
   if (h.nb_snapshots > kMaxSnapshots)
     return corrupt(n + ": " + std::to_string(h.nb_snapshots) + " snapshots, more than 65536");
-  if (h.nb_snapshots && (h.snapshots_offset & (h.cluster_size() - 1)))
+  if (h.snapshots_offset & (h.cluster_size() - 1))
     return corrupt(n + ": snapshot table offset " + hex(h.snapshots_offset) +
                    " is not cluster-aligned");
+  if (h.snapshots_offset > uint64_t(INT64_MAX) - uint64_t(h.nb_snapshots) * 40)
+    return corrupt(n + ": snapshot table offset " + hex(h.snapshots_offset) + " is invalid");
   if (h.nb_snapshots && h.snapshots_offset >= src.size())
     return corrupt(n + ": snapshot table at " + hex(h.snapshots_offset) +
                    " lies past the end of the file");
@@ -146,8 +183,11 @@ bool has_qcow2_magic(const Source& src) {
 
 Result<Qcow2Header> read_qcow2_header(const Source& src) {
   const std::string& n = src.name();
-  uint8_t fixed[kV3HeaderLength + 8] = {};
-  QF_ASSIGN(size_t got, src.read_at(fixed, 0));
+  // One read covers the whole first cluster of most images (64 KiB
+  // clusters and smaller); larger clusters read the rest once known.
+  std::vector<uint8_t> first(kFirstRead, 0);
+  QF_ASSIGN(size_t got, src.read_at(first, 0));
+  const uint8_t* fixed = first.data();
   if (got < kV2HeaderLength)
     return corrupt(n + ": file is too short for a QCOW2 header (" + std::to_string(got) +
                    " bytes)");
@@ -203,15 +243,18 @@ Result<Qcow2Header> read_qcow2_header(const Source& src) {
     return corrupt(n + ": backing file name offset " + hex(h.backing_file_offset) +
                    " lies outside the first cluster");
   uint64_t ext_end = h.backing_file_offset ? h.backing_file_offset : h.cluster_size();
-  std::vector<uint8_t> first(std::min<uint64_t>(h.cluster_size(), src.size()));
-  QF_TRY(src.read_exact(first, 0));
-  if (first.size() < h.header_length)
+  // Past the end of a short file the cluster reads as zeros, as in qemu
+  // (where a zero extension type ends the list).
+  if (h.cluster_size() > first.size()) {
+    first.resize(h.cluster_size());
+    QF_TRY(src.read_padded(std::span<uint8_t>(first).subspan(kFirstRead), kFirstRead));
+  }
+  if (src.size() < h.header_length)
     return corrupt(n + ": header of " + std::to_string(h.header_length) +
                    " bytes is cut short by the end of the file (" + std::to_string(src.size()) +
                    " bytes)");
   if (ext_end > h.header_length) {
-    auto area = std::span<const uint8_t>(first).subspan(
-        h.header_length, std::min<uint64_t>(ext_end, first.size()) - h.header_length);
+    auto area = std::span<const uint8_t>(first).subspan(h.header_length, ext_end - h.header_length);
     QF_TRY(parse_extensions(src, h, area, h.header_length));
   }
   if (h.backing_file_offset) {
@@ -219,12 +262,13 @@ Result<Qcow2Header> read_qcow2_header(const Source& src) {
         h.backing_file_size > h.cluster_size() - h.backing_file_offset)
       return corrupt(n + ": backing file name is " + std::to_string(h.backing_file_size) +
                      " bytes, longer than 1023 or past the first cluster");
-    if (h.backing_file_offset + h.backing_file_size > first.size())
+    if (h.backing_file_offset + h.backing_file_size > src.size())
       return corrupt(n + ": backing file name lies past the end of the file");
     h.backing_file.assign(first.begin() + long(h.backing_file_offset),
                           first.begin() + long(h.backing_file_offset + h.backing_file_size));
   }
   QF_TRY(validate(src, h));
+  QF_TRY(check_snapshots(src, h));
   return h;
 }
 

@@ -1,6 +1,9 @@
 #include "engine/worker_pool.h"
 
 #include <sys/eventfd.h>
+#include <unistd.h>
+
+#include <algorithm>
 
 namespace qflash {
 

@@ -55,8 +55,28 @@ TEST_P(OddSize, RoundedAndTailCluster) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Conformance, OddSize,
-                         ::testing::Values(1000, 7 * 1024 * 1024 + 512, 65536 + 512, 1),
+                         ::testing::Values(1000, 7 * 1024 * 1024 + 512, 65536 + 512, 1, 512),
                          [](const auto& info) { return "bytes" + std::to_string(info.param); });
+
+TEST(Layout, EmptyDisk) {
+  ScratchDir dir;
+  const std::string img = dir / "empty.qcow2";
+  qcow2_create(img, "0");
+  expect_like_qemu(img, dir);
+  EXPECT_EQ(qflash_map(img), "[{ \"start\": 0, \"length\": 0, \"depth\": 0, \"present\": false, "
+                             "\"zero\": false, \"data\": false}]\n");
+}
+
+TEST(Layout, ExtendedL2SmallestAndLargestClusters) {
+  ScratchDir dir;
+  for (const char* cs : {"16k", "2M"}) {
+    const std::string img = dir / (std::string("x") + cs + ".qcow2");
+    qcow2_create(img, "9M", std::string("extended_l2=on,cluster_size=") + cs);
+    qemu_io(img, {"write -P 1 512 512", "write -z 1536 512", "write -P 2 100k 64k",
+                  "write -z 3M 128k", "write -c -P 3 6M 2M"});
+    expect_like_qemu(img, dir);
+  }
+}
 
 TEST(Layout, RandomPatterns) {
   ScratchDir dir;

@@ -37,7 +37,8 @@ TEST(EngineTargets, ManyFilesAndLoopDevicesAllExact) {
   LoopDevice loop0(dir / "disk0"), loop1(dir / "disk1");
   if (!loop0.ok() || !loop1.ok()) GTEST_SKIP() << "no loop devices here";
   std::vector<TargetSpec> targets{{loop0.path()}, {loop1.path()}};
-  for (int i = 0; i < 6; ++i) targets.push_back({dir / ("f" + std::to_string(i) + ".raw")});
+  for (const char* name : {"f0.raw", "f1.raw", "f2.raw", "f3.raw", "f4.raw", "f5.raw"})
+    targets.push_back({dir / name});
   auto report = engine_write(dir / "img.qcow2", targets);
   ASSERT_TRUE(report) << report.error().message;
   for (const auto& r : report->targets) EXPECT_TRUE(r.status.ok()) << r.status.error().message;

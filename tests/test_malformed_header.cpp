@@ -114,7 +114,7 @@ TEST_F(MalformedHeader, AesEncryption) {
 
 TEST_F(MalformedHeader, UnknownCryptMethod) {
   patch_be32(img, kCryptMethod, 7);
-  expect_refused(img, {"encrypt"});
+  expect_refused(img, {"encrypted", "method 7"});
 }
 
 TEST_F(MalformedHeader, RefcountTablePastEof) {
@@ -127,6 +127,13 @@ TEST_F(MalformedHeader, RefcountTableHuge) {
   expect_refused(img, {"refcount table"});
 }
 
+TEST_F(MalformedHeader, NoRefcountTable) {
+  patch_be32(img, kRefcountClusters, 0);
+  EXPECT_EQ(run("qemu-img convert -O raw " + img + " " + (dir / "x.raw")).status, 1)
+      << "qemu-img refuses it too";
+  expect_refused(img, {"no refcount table"});
+}
+
 TEST_F(MalformedHeader, RefcountOrder7) {
   patch_be32(img, kRefcountOrder, 7);
   expect_refused(img, {"refcount order 7"});
@@ -136,6 +143,35 @@ TEST_F(MalformedHeader, SnapshotTableUnaligned) {
   patch_be32(img, kSnapshots, 1);
   patch_be64(img, kSnapshotsOffset, 0x10008);
   expect_refused(img, {"snapshot table", "not cluster-aligned"});
+}
+
+TEST_F(MalformedHeader, EmptySnapshotTableUnaligned) {
+  patch_be64(img, kSnapshotsOffset, 0x10008);
+  EXPECT_EQ(run("qemu-img info " + img).status, 1) << "qemu-img refuses it too";
+  expect_refused(img, {"snapshot table", "not cluster-aligned"});
+}
+
+TEST_F(MalformedHeader, SnapshotExtraDataTooLarge) {
+  must("qemu-img snapshot -c one " + img);
+  const auto b = read_file(img);
+  uint64_t off = 0;
+  for (int i = 0; i < 8; ++i) off = off << 8 | b[kSnapshotsOffset + i];
+  patch_be32(img, off + 36, 4096);
+  EXPECT_EQ(run("qemu-img info " + img).status, 1) << "qemu-img refuses it too";
+  expect_refused(img, {"snapshot 0", "extra data"});
+}
+
+TEST_F(MalformedHeader, EmptySnapshotTableBeyondInt64) {
+  patch_be64(img, kSnapshotsOffset, 0xffffffffffff0000ull);
+  EXPECT_EQ(run("qemu-img info " + img).status, 1) << "qemu-img refuses it too";
+  expect_refused(img, {"snapshot table offset", "invalid"});
+}
+
+TEST_F(MalformedHeader, DataFileRawWithoutDataFile) {
+  patch_be64(img, 88, 2);  // autoclear: data_file_raw
+  EXPECT_EQ(run("qemu-img convert -O raw " + img + " " + (dir / "x.raw")).status, 1)
+      << "qemu-img refuses it too";
+  expect_refused(img, {"data_file_raw"});
 }
 
 TEST_F(MalformedHeader, SnapshotTablePastEof) {
@@ -189,6 +225,21 @@ TEST_F(MalformedHeader, ExtensionOverrunsCluster) {
   ASSERT_GT(table, 0);
   patch_be32(img, uint64_t(table) + 4, 0xfffffff0);
   expect_refused(img, {"header extension"});
+}
+
+TEST_F(MalformedHeader, EndMarkerWithBogusLength) {
+  // qemu checks an extension's length before its type, even for the end
+  // marker that follows the feature name table.
+  const int64_t table = find_bytes(img, {0x68, 0x03, 0xf8, 0x57});
+  ASSERT_GT(table, 0);
+  const auto bytes = read_file(img);
+  const uint64_t len = uint64_t(bytes[size_t(table) + 4]) << 24 | uint64_t(bytes[size_t(table) + 5]) << 16 |
+                       uint64_t(bytes[size_t(table) + 6]) << 8 | bytes[size_t(table) + 7];
+  const uint64_t marker = uint64_t(table) + 8 + ((len + 7) & ~uint64_t{7});
+  patch_be32(img, marker, 0);
+  patch_be32(img, marker + 4, 0x00ff0000);
+  EXPECT_EQ(run("qemu-img info " + img).status, 1) << "qemu-img refuses it too";
+  expect_refused(img, {"header extension", "longer than the header area"});
 }
 
 TEST_F(MalformedHeader, TruncatedHeader) {

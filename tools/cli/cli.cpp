@@ -92,6 +92,12 @@ std::string describe_device(const std::string& path) {
     std::ifstream f(fs::path("/sys/class/block") / name / "device" / "model");
     std::getline(f, model);
   }
+  if (model.empty()) {
+    // A loop device has no model; what it is backed by says more.
+    std::string backing;
+    std::getline(std::ifstream(fs::path("/sys/class/block") / name / "loop" / "backing_file"), backing);
+    if (!backing.empty()) model = "loop device on " + backing;
+  }
   uint64_t sectors = 0;
   std::ifstream(fs::path("/sys/class/block") / name / "size") >> sectors;
   std::string out = path + "  " + human_size(sectors * 512);

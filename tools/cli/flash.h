@@ -1,5 +1,7 @@
-// flash(): the write path both front ends share: open and validate the image,
-// run the safety checks on every target, confirm, write, report.
+// flash(): the write path both front ends share (`qflash write` with one
+// target, `qflash-mass` with many): open and validate the image, run the
+// safety checks on every target, confirm, write with progress, verify,
+// report (text or --json) and turn the outcome into the exit status.
 #pragma once
 
 #include <string>
@@ -7,6 +9,7 @@
 
 #include "engine/mass_writer.h"
 #include "io/source.h"
+#include "tools/cli/options.h"
 
 namespace qflash::cli {
 
@@ -17,7 +20,13 @@ struct FlashRequest {
   WriteOptions write;
   bool yes = false;
   bool json = false;
+  bool verify = false;
 };
+
+// The write options both commands take (--yes, --verify, --json, --sparse,
+// --memory, --jobs, --queue-depth), filling `request`; and their help lines.
+std::vector<OptionSpec> flash_options(FlashRequest& request, const char* prog);
+extern const char kFlashOptionsHelp[];
 
 // Returns the process exit code; prints errors, progress and the report.
 int flash(const char* prog, FlashRequest& request);

@@ -1,0 +1,43 @@
+// Support for the write-path tests: loop devices and mounts that always go
+// away (also when a test fails), and queries into a --json report.
+#pragma once
+
+#include <string>
+
+#include "tests/support/support.h"
+
+namespace qflash::test {
+
+// `losetup -f --show` on `file` (with -P: partitions scanned); detached at
+// the end. path() is empty if attaching failed (the test has failed then).
+class LoopDisk {
+ public:
+  explicit LoopDisk(const std::string& file, bool partitions = false);
+  ~LoopDisk();
+  LoopDisk(const LoopDisk&) = delete;
+  LoopDisk& operator=(const LoopDisk&) = delete;
+  const std::string& path() const { return path_; }
+
+ private:
+  std::string path_;
+};
+
+// `mount [-t TYPE] [-o OPTIONS] SOURCE DIR`; unmounted at the end.
+class Mount {
+ public:
+  Mount(const std::string& source, const std::string& dir, const std::string& type = "",
+        const std::string& options = "");
+  ~Mount();
+  Mount(const Mount&) = delete;
+  Mount& operator=(const Mount&) = delete;
+
+ private:
+  std::string dir_;
+  bool mounted_ = false;
+};
+
+// Evaluates the Python expression `expr` with `d` bound to the parsed JSON
+// `text` and returns what print() gives; a JSON parse error fails the test.
+std::string json_query(const std::string& text, const std::string& expr);
+
+}  // namespace qflash::test
