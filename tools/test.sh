@@ -46,11 +46,12 @@ case "$mode" in
       name="$(basename "$fuzzer")"
       corpus="$BUILD_DIR/corpus/$name"
       mkdir -p "$corpus"
+      dirs=("$corpus" "$BUILD_DIR/tests/fuzz/seeds/$name")
+      [ -d "tests/fuzz/regressions/$name" ] && dirs+=("tests/fuzz/regressions/$name")
       echo "fuzz: $name for ${seconds}s"
       # New inputs go to corpus/ (kept between runs); seeds and regressions are read only.
       "$fuzzer" -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 -max_len=262144 \
-        -print_final_stats=1 -artifact_prefix="$findings/$name-" "$corpus" \
-        "$BUILD_DIR/tests/fuzz/seeds/$name" "tests/fuzz/regressions/$name" 2>"$corpus.log" ||
+        -print_final_stats=1 -artifact_prefix="$findings/$name-" "${dirs[@]}" 2>"$corpus.log" ||
         { tail -n 60 "$corpus.log"; echo "fuzz: $name found a failure, see $findings/"; exit 1; }
       grep -E "^(stat::number_of_executed_units|#[0-9]+.*DONE)" "$corpus.log" | tail -n 2 || true
     done
