@@ -84,6 +84,18 @@ Result<Chain> Chain::open(const std::string& name, const SourceOptions& options)
   return chain;
 }
 
+Result<Chain> Chain::open_alone(SourcePtr image) {
+  if (has_qcow2_magic(*image)) {
+    QF_ASSIGN(Qcow2Header h, read_qcow2_header(*image));
+    if (!h.backing_file.empty() || h.has_data_file())
+      return unsupported(image->name() + ": names another file (backing or data file)");
+  }
+  Chain chain;
+  QF_ASSIGN(auto layer, open_layer(std::move(image), "", {}));
+  chain.layers_.push_back(std::move(layer));
+  return chain;
+}
+
 std::vector<const Source*> Chain::files() const {
   std::vector<const Source*> out;
   for (const auto& l : layers_) {
@@ -97,6 +109,11 @@ Status Chain::validate() {
   for (size_t d = 0; d < layers_.size(); ++d)
     if (auto st = layers_[d]->validate(); !st)
       return d ? in_chain(name(), st.take_error()) : st.take_error();
+  return {};
+}
+
+Status Chain::check_unchanged() const {
+  for (const Source* f : files()) QF_TRY(f->check_unchanged());
   return {};
 }
 

@@ -18,6 +18,9 @@ class Chain {
   // Opens `name` and every backing file it names (relative names against
   // the referring image). Refuses loops, depth > 64 and missing files.
   static Result<Chain> open(const std::string& name, const SourceOptions& options = {});
+  // One image already open (e.g. in memory, for the fuzzers) that needs no
+  // other file: one naming a backing or external data file is refused.
+  static Result<Chain> open_alone(SourcePtr image);
 
   uint64_t size() const { return layers_.front()->size(); }
   const std::string& name() const { return layers_.front()->source().name(); }
@@ -28,6 +31,9 @@ class Chain {
 
   // Checks every table of every layer; run before the first byte is written.
   Status validate();
+  // Whether any file of the chain changed since it was opened; run after
+  // the last byte is read.
+  Status check_unchanged() const;
 
   // Appends extents covering [guest, guest + length) in order; neighbours of
   // the same kind and contiguous on the host are merged.

@@ -30,7 +30,23 @@ class FileSource final : public Source {
       if (n == 0) break;
       done += size_t(n);
     }
+    // Short of the size seen at open: the file shrank under us. Zeros in
+    // its place would be wrong bytes written silently.
+    if (done < buf.size() && offset + done < size_)
+      return Error{ErrorKind::Io,
+                   name_ + ": ends at " + std::to_string(offset + done) + ", not at " +
+                       std::to_string(size_) + " as when opened: truncated while being read"};
     return done;
+  }
+  Status check_unchanged() const override {
+    struct stat now;
+    if (::fstat(fd_.get(), &now) < 0) return io_error("stat " + name_, errno);
+    if (!S_ISREG(st_.st_mode)) return {};
+    if (now.st_size != st_.st_size || now.st_mtim.tv_sec != st_.st_mtim.tv_sec ||
+        now.st_mtim.tv_nsec != st_.st_mtim.tv_nsec)
+      return Error{ErrorKind::Io, name_ + ": changed while being read; the targets may hold a "
+                                          "mix of old and new bytes"};
+    return {};
   }
   uint64_t size() const override { return size_; }
   const std::string& name() const override { return name_; }

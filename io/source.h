@@ -42,6 +42,10 @@ class Source {
   // uses it to detect metadata preallocation.
   virtual int64_t allocated_size() const { return -1; }
 
+  // An error if the file was changed (written, truncated) since it was
+  // opened: what was read may mix old and new bytes. Checked after a run.
+  virtual Status check_unchanged() const { return {}; }
+
   // read_at until full; bytes past the end of the source read as zeros
   // (as qemu does for a compressed cluster that ends the file).
   Status read_padded(std::span<uint8_t> buf, uint64_t offset) const;

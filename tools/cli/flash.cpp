@@ -171,6 +171,9 @@ int flash(const char* prog, FlashRequest& req) {
   req.write.record_digest = req.verify;
   auto written = write_image(*chain, targets, req.write);
   progress.finish();
+  // An image changed while being read leaves a mix of old and new bytes.
+  if (written)
+    if (auto st = chain->check_unchanged(); !st) written = st.take_error();
   if (!written) {
     // The image itself failed mid-way (a corrupt cluster): every target is
     // incomplete, and the fault is the image's, so the status is 1.

@@ -1,0 +1,33 @@
+// run_child: runs a command like run(), but as a direct child that can be
+// watched: its peak RSS and wall time are measured, something can be done to
+// it mid-run (a signal, truncating its input), io_uring can be denied to it
+// (seccomp, as kernel.io_uring_disabled=2 would, without touching the
+// machine-wide sysctl), and it is killed if it hangs.
+#pragma once
+
+#include <sys/types.h>
+
+#include <functional>
+#include <string>
+
+#include "tests/support/support.h"
+
+namespace qflash::test {
+
+struct ChildOptions {
+  bool deny_io_uring = false;          // io_uring_setup fails with EPERM
+  double act_after = -1;               // seconds; < 0: never
+  std::function<void(pid_t)> act;      // called once, act_after seconds in
+  double timeout = 120;                // then SIGKILL, and hung is set
+};
+
+struct ChildResult : CommandResult {
+  long max_rss_kib = 0;  // peak resident set of the command
+  double seconds = 0;
+  bool hung = false;
+};
+
+// `command` runs through /bin/sh -c "exec ...", so the measures are its own.
+ChildResult run_child(const std::string& command, const ChildOptions& options = {});
+
+}  // namespace qflash::test

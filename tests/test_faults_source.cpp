@@ -1,0 +1,86 @@
+// Faults on the image being read: read errors from the drive under it, the
+// file truncated or rewritten mid-run. Each must end the run with a message
+// naming the image, never hang, never finish with a wrong byte.
+#include <gtest/gtest.h>
+
+#include <unistd.h>
+
+#include "tests/support/child.h"
+#include "tests/support/fault_disk.h"
+#include "tests/support/support.h"
+
+namespace qflash::test {
+namespace {
+
+constexpr uint64_t kMiB = 1u << 20;
+
+std::string random_image(const ScratchDir& dir, const std::string& img, uint64_t mib) {
+  const std::string raw = dir / "src.raw";
+  must("dd if=/dev/urandom of=" + quote(raw) + " bs=1M count=" + std::to_string(mib) +
+       " iflag=fullblock status=none");
+  must("qemu-img convert -q -f raw -O qcow2 " + quote(raw) + " " + quote(img));
+  qemu_raw(img, dir / "want.raw");
+  return img;
+}
+
+bool one_line(const std::string& s) { return !s.empty() && s.find('\n') == s.size() - 1; }
+
+class FaultsSource : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    if (auto why = FaultDisk::unavailable(); !why.empty()) GTEST_SKIP() << why;
+  }
+};
+
+TEST_F(FaultsSource, ReadErrorUnderTheImageFailsCleanly) {
+  ScratchDir dir;
+  // The image's bytes are the drive's bytes; reads past 6 MiB of it fail.
+  const std::string backing = dir / "src.img";
+  random_image(dir, backing, 12);
+  const uint64_t size = (fs::file_size(backing) + kMiB - 1) / kMiB * kMiB;
+  FaultDisk disk(dir.path(), "src", size, {.read_error_from = int64_t(6 * kMiB)});
+  ASSERT_FALSE(disk.path().empty());
+
+  ChildResult r = run_child(qflash_bin() + " write " + disk.path() + " " + quote(dir / "out.raw"));
+  ASSERT_FALSE(r.hung);
+  EXPECT_EQ(r.status, 1) << r.err;
+  EXPECT_TRUE(one_line(r.err)) << r.err;
+  EXPECT_NE(r.err.find(disk.path()), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("Input/output error"), std::string::npos) << r.err;
+}
+
+// Runs `qflash write` of a 48 MiB image onto a slow drive and does `act` to
+// the image a moment in; the run must fail with a message naming the image.
+void expect_source_change_caught(const std::function<void(const std::string&)>& act,
+                                 const std::string& what) {
+  ScratchDir dir;
+  const std::string img = random_image(dir, dir / "src.qcow2", 48);
+  FaultDisk slow(dir.path(), "slow", 48 * kMiB, {.delay_ms = 4});
+  ASSERT_FALSE(slow.path().empty());
+  ChildResult r = run_child(qflash_bin() + " write --yes " + quote(img) + " " + slow.path(),
+                            {.act_after = 0.3, .act = [&](pid_t) { act(img); }});
+  ASSERT_FALSE(r.hung);
+  EXPECT_EQ(r.status, 1) << what << ": " << r.err;
+  EXPECT_TRUE(one_line(r.err)) << r.err;
+  EXPECT_NE(r.err.find(img), std::string::npos) << r.err;
+  EXPECT_GT(r.seconds, 0.3) << "the run ended before the image was " << what;
+}
+
+TEST_F(FaultsSource, ImageTruncatedWhileBeingRead) {
+  expect_source_change_caught(
+      [](const std::string& img) { ASSERT_EQ(::truncate(img.c_str(), 2 * kMiB), 0); },
+      "truncated");
+}
+
+TEST_F(FaultsSource, ImageRewrittenWhileBeingRead) {
+  // Clusters already read and clusters not yet read both change: finishing
+  // would leave a mix of the old and the new image on the target.
+  expect_source_change_caught(
+      [](const std::string& img) {
+        must("qemu-io -f qcow2 -c 'write -P 0x77 0 1M' -c 'write -P 0x77 40M 1M' " + quote(img));
+      },
+      "rewritten");
+}
+
+}  // namespace
+}  // namespace qflash::test

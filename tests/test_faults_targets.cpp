@@ -1,0 +1,100 @@
+// Faults on the targets, on drives that fail or crawl on purpose (FaultDisk:
+// device-mapper `error` and `delay` semantics): a failing drive among good
+// ones is dropped with the offset where it failed and the others finish
+// byte-exact; a slow drive sets the pace without the memory growing.
+#include <gtest/gtest.h>
+
+#include <regex>
+
+#include "tests/support/child.h"
+#include "tests/support/fault_disk.h"
+#include "tests/support/support.h"
+
+namespace qflash::test {
+namespace {
+
+constexpr uint64_t kMiB = 1u << 20;
+
+// A QCOW2 image of `mib` MiB of random data (with a zero run and a hole).
+std::string random_image(const ScratchDir& dir, uint64_t mib) {
+  const std::string raw = dir / "src.raw", img = dir / "src.qcow2";
+  must("dd if=/dev/urandom of=" + quote(raw) + " bs=1M count=" + std::to_string(mib) +
+       " iflag=fullblock status=none");
+  must("qemu-img convert -q -f raw -O qcow2 " + quote(raw) + " " + quote(img));
+  must("qemu-io -f qcow2 -c 'write -z 1M 1M' -c 'discard 3M 1M' " + quote(img));
+  qemu_raw(img, dir / "want.raw");
+  return img;
+}
+
+// The line of a --json report about `path`.
+std::string report_line(const std::string& json, const std::string& path) {
+  size_t at = json.find("\"path\": \"" + path + "\"");
+  if (at == std::string::npos) return "";
+  size_t begin = json.rfind('\n', at) + 1;
+  return json.substr(begin, json.find('\n', at) - begin);
+}
+
+class FaultsTargets : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    if (auto why = FaultDisk::unavailable(); !why.empty()) GTEST_SKIP() << why;
+    if (::access(qflash_mass_bin().c_str(), X_OK) != 0) GTEST_SKIP() << "no qflash-mass";
+  }
+};
+
+TEST_F(FaultsTargets, FailingDriveIsDroppedWithItsOffsetOthersFinishExact) {
+  ScratchDir dir;
+  const uint64_t size = 24 * kMiB, fail_at = 9 * kMiB + 4096;
+  const std::string img = random_image(dir, 24);
+  FaultDisk good(dir.path(), "good", size, {});
+  FaultDisk bad(dir.path(), "bad", size, {.write_error_from = int64_t(fail_at)});
+  const std::string file = dir / "file.raw";
+  ASSERT_FALSE(good.path().empty());
+  ASSERT_FALSE(bad.path().empty());
+
+  ChildResult r = run_child(qflash_mass_bin() + " --yes --json " + quote(img) + " " +
+                            good.path() + " " + bad.path() + " " + quote(file));
+  ASSERT_FALSE(r.hung);
+  EXPECT_EQ(r.status, 2) << r.err;
+  EXPECT_EQ(first_difference(dir / "want.raw", good.backing()), -1);
+  EXPECT_EQ(first_difference(dir / "want.raw", file), -1);
+
+  // Dropped with the offset of a failed write near the fault; what it
+  // reports as written lies before the fault and is right.
+  const std::string line = report_line(r.out, bad.path());
+  EXPECT_NE(line.find("\"status\": \"failed\""), std::string::npos) << r.out;
+  std::smatch m;
+  ASSERT_TRUE(std::regex_search(line, m, std::regex("\"bytes\": ([0-9]+).* at ([0-9]+)"))) << line;
+  const uint64_t bytes = std::stoull(m[1]), offset = std::stoull(m[2]);
+  EXPECT_LE(bytes, fail_at) << line;
+  EXPECT_LT(offset, fail_at + 16 * kMiB) << line;
+  EXPECT_GT(offset + 16 * kMiB, fail_at) << line;
+  must("cmp -n " + std::to_string(bytes) + " " + quote(dir / "want.raw") + " " + bad.backing());
+  EXPECT_NE(r.err.find(bad.path()), std::string::npos) << r.err;
+  EXPECT_NE(report_line(r.out, good.path()).find("\"status\": \"ok\""), std::string::npos) << r.out;
+}
+
+TEST_F(FaultsTargets, SlowDriveSetsThePaceWithoutMemoryGrowing) {
+  ScratchDir dir;
+  const uint64_t mib = 64, memory_mib = 16;
+  const std::string img = random_image(dir, mib);
+  FaultDisk slow(dir.path(), "slow", mib * kMiB, {.delay_ms = 30});
+  FaultDisk fast(dir.path(), "fast", mib * kMiB, {});
+  ASSERT_FALSE(slow.path().empty());
+
+  ChildResult r = run_child(qflash_mass_bin() + " --yes --memory=" + std::to_string(memory_mib) +
+                            "M " + quote(img) + " " + slow.path() + " " + fast.path());
+  ASSERT_FALSE(r.hung);
+  EXPECT_EQ(r.status, 0) << r.err;
+  EXPECT_EQ(first_difference(dir / "want.raw", slow.backing()), -1);
+  EXPECT_EQ(first_difference(dir / "want.raw", fast.backing()), -1);
+  // Buffering for the slow drive would hold most of the image; the budget
+  // plus the program itself is all it may take.
+  const long limit_kib = long(memory_mib + 48) * 1024;
+  std::printf("slow drive: %.1f s, peak RSS %ld KiB for a %lu MiB image, --memory=%luM\n",
+              r.seconds, r.max_rss_kib, (unsigned long)mib, (unsigned long)memory_mib);
+  EXPECT_LT(r.max_rss_kib, limit_kib);
+}
+
+}  // namespace
+}  // namespace qflash::test
