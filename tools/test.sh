@@ -21,6 +21,7 @@ case "$mode" in
     ;;
   --asan)
     export BUILD_DIR="${BUILD_DIR:-build-asan}"
+    export BUILD_TYPE="${BUILD_TYPE:-Debug}"  # compiles in half the time; the suite stays quick
     tools/build.sh -DQFLASH_SANITIZE=address,undefined -DQFLASH_BENCH=OFF "$@"
     export ASAN_OPTIONS="abort_on_error=1:detect_leaks=1:${ASAN_OPTIONS:-}"
     export UBSAN_OPTIONS="halt_on_error=1:print_stacktrace=1:${UBSAN_OPTIONS:-}"
