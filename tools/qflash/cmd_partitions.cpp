@@ -99,13 +99,7 @@ int cmd_partitions(int argc, char** argv) {
   SourceOptions source;
   std::vector<std::string> pos;
   int rc = parse_options(argc, argv, "qflash partitions", kHelp,
-                         {{"output", true,
-                           [&](const char* v) {
-                             json = std::string(v) == "json";
-                             if (json || std::string(v) == "human") return true;
-                             std::fprintf(stderr, "qflash partitions: --output is human or json\n");
-                             return false;
-                           }},
+                         {output_option("qflash partitions", json),
                           {"sector-size", true,
                            [&](const char* v) {
                              return parse_sector_size("qflash partitions", v, options.sector_size);
