@@ -109,7 +109,7 @@ Result<Target> open_target(const std::string& path, uint64_t virtual_size,
     if (::ioctl(t.fd.get(), BLKSSZGET, &lbs) == 0 && lbs > 0) t.logical_block = uint32_t(lbs);
     if (t.size < virtual_size)
       return Error{ErrorKind::Target, path + ": device holds " + std::to_string(t.size) +
-                                          " bytes, the image needs " +
+                                          " bytes, it must hold " +
                                           std::to_string(virtual_size)};
     t.dev = st.st_rdev;
     t.direct = open_direct(t.fd);

@@ -91,6 +91,25 @@ TEST(HttpNginx, InfoAndMapMatchLocal) {
   }
 }
 
+TEST(HttpNginx, PartitionsMatchLocal) {
+  ScratchDir dir;
+  fs::create_directories(dir / "www");
+  std::string raw = dir / "disk.raw", img = dir / "www/gpt.qcow2";
+  must("truncate -s 64M " + raw);
+  must("sgdisk -n 1:2048:+16M -t 1:ef00 -c 1:EFI -n 2:0:0 -t 2:8300 -c 2:root " + raw);
+  must("qemu-img convert -q -c -f raw -O qcow2 " + raw + " " + img);
+  Nginx nginx(dir, dir / "www",
+              "    location / { if ($http_x_token != \"t0k3n\") { return 403; } }");
+  for (const char* output : {"human", "json"}) {
+    std::string local = must(qflash_bin() + " partitions --output=" + output + " " + img);
+    auto r = run(qflash_bin() + " partitions --header 'X-Token: t0k3n' --output=" + output +
+                 " " + nginx.url("gpt.qcow2"));
+    ASSERT_EQ(r.status, 0) << r.err;
+    EXPECT_EQ(r.out, replace_all(local, img, nginx.url("gpt.qcow2")));
+    EXPECT_NE(r.out.find("EFI"), std::string::npos) << r.out;
+  }
+}
+
 TEST(HttpNginx, BackingChainResolvesAgainstUrl) {
   ScratchDir dir;
   make_corpus(dir);

@@ -330,8 +330,9 @@ TEST(PartitionParser, RandomDamageNeverCrashes) {
     }
     auto t = parse(d);
     (t ? ok : refused)++;
-    if (t)
+    if (t) {
       for (const auto& p : t->partitions) EXPECT_LE(p.offset + p.length, d.size());
+    }
   }
   EXPECT_GT(ok, 0);
   EXPECT_GT(refused, 0);

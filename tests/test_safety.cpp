@@ -227,7 +227,7 @@ TEST_F(Safety, SmallDeviceIsRefused) {
   LoopDisk loop(device_file("small.img", 2u << 20));
   CommandResult r = mass("--yes " + img_ + " " + loop.path());
   EXPECT_EQ(r.status, 1);
-  EXPECT_NE(r.err.find("the image needs 4 MiB"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("it must hold 4 MiB"), std::string::npos) << r.err;
   EXPECT_TRUE(untouched(dir_ / "small.img"));
 }
 

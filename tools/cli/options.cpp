@@ -58,4 +58,13 @@ OptionSpec header_option(const char* prog, SourceOptions& into) {
           }};
 }
 
+OptionSpec output_option(const char* prog, bool& json) {
+  return {"output", true, [prog, &json](const char* v) {
+            json = std::string(v) == "json";
+            if (json || std::string(v) == "human") return true;
+            std::fprintf(stderr, "%s: --output is human or json\n", prog);
+            return false;
+          }};
+}
+
 }  // namespace qflash::cli

@@ -27,4 +27,7 @@ int parse_options(int argc, char** argv, const char* prog, const char* help,
 // sent with each HTTP request (tokens); the value is never printed.
 OptionSpec header_option(const char* prog, SourceOptions& into);
 
+// --output=human|json for the commands that describe an image.
+OptionSpec output_option(const char* prog, bool& json);
+
 }  // namespace qflash::cli

@@ -114,7 +114,7 @@ Result<Identity> identify(const Chain& chain, const std::string& path, uint64_t 
   if (::ioctl(fd.get(), BLKGETSIZE64, &out.size) < 0) return io_error("size of " + path, errno);
   if (out.size < needed)
     return refuse(path, "the device holds " + human_size(out.size) + " (" +
-                            std::to_string(out.size) + " bytes), the image needs " +
+                            std::to_string(out.size) + " bytes), it must hold " +
                             human_size(needed) + " (" + std::to_string(needed) + " bytes)");
   return id;
 }

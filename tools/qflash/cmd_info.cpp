@@ -92,12 +92,7 @@ int cmd_info(int argc, char** argv) {
   SourceOptions source;
   std::vector<std::string> pos;
   int rc = parse_options(argc, argv, "qflash info", kHelp,
-                         {{"output", true, [&](const char* v) {
-                             json = std::string(v) == "json";
-                             if (json || std::string(v) == "human") return true;
-                             std::fprintf(stderr, "qflash info: --output is human or json\n");
-                             return false;
-                           }},
+                         {output_option("qflash info", json),
                           header_option("qflash info", source)},
                          pos);
   if (rc >= 0) return rc;

@@ -24,12 +24,7 @@ int cmd_map(int argc, char** argv) {
   SourceOptions source;
   std::vector<std::string> pos;
   int rc = parse_options(argc, argv, "qflash map", kHelp,
-                         {{"output", true, [&](const char* v) {
-                             json = std::string(v) == "json";
-                             if (json || std::string(v) == "human") return true;
-                             std::fprintf(stderr, "qflash map: --output is human or json\n");
-                             return false;
-                           }},
+                         {output_option("qflash map", json),
                           header_option("qflash map", source)},
                          pos);
   if (rc >= 0) return rc;

@@ -10,11 +10,13 @@ namespace qflash::cli {
 namespace {
 
 const char kHelp[] =
-    "Usage: qflash partitions IMAGE [--output=human|json] [--sector-size=512|4096] [--debug]\n"
+    "Usage: qflash partitions IMAGE [--output=human|json] [--sector-size=512|4096]\n"
+    "                         [--header=H]... [--debug]\n"
     "Lists the partitions of IMAGE's virtual disk (MBR or GPT): number, first\n"
     "and last sector, size, type, name and unique GUID (MBR: the Linux PARTUUID).\n"
     "A disk without a partition table says so and exits 0.\n"
-    "  --sector-size  logical sector size of an MBR disk (default 512; GPT: detected)\n";
+    "  --sector-size  logical sector size of an MBR disk (default 512; GPT: detected)\n"
+    "  --header H     'Name: value' sent with every HTTP request (repeatable)\n";
 
 std::string type_text(const Partition& p) { return p.type_name.empty() ? p.type : p.type_name; }
 
@@ -94,26 +96,22 @@ void print_json(const Chain& chain, const PartitionTable& t) {
 int cmd_partitions(int argc, char** argv) {
   bool json = false;
   PartitionOptions options;
+  SourceOptions source;
   std::vector<std::string> pos;
   int rc = parse_options(argc, argv, "qflash partitions", kHelp,
-                         {{"output", true,
-                           [&](const char* v) {
-                             json = std::string(v) == "json";
-                             if (json || std::string(v) == "human") return true;
-                             std::fprintf(stderr, "qflash partitions: --output is human or json\n");
-                             return false;
-                           }},
+                         {output_option("qflash partitions", json),
                           {"sector-size", true,
                            [&](const char* v) {
                              return parse_sector_size("qflash partitions", v, options.sector_size);
-                           }}},
+                           }},
+                          header_option("qflash partitions", source)},
                          pos);
   if (rc >= 0) return rc;
   if (pos.size() != 1) {
     std::fputs(kHelp, stderr);
     return kBadInput;
   }
-  auto chain = Chain::open(pos[0]);
+  auto chain = Chain::open(pos[0], source);
   if (!chain) return fail("qflash", chain.error());
   auto table = image_partitions(*chain, options);
   if (!table) return fail("qflash", table.error());
