@@ -42,6 +42,7 @@ case "$mode" in
     seconds="${FUZZ_SECONDS:-60}"
     findings="$BUILD_DIR/findings"
     mkdir -p "$findings"
+    ran=0
     for fuzzer in "$BUILD_DIR"/bin/fuzz_*; do
       name="$(basename "$fuzzer")"
       corpus="$BUILD_DIR/corpus/$name"
@@ -54,6 +55,9 @@ case "$mode" in
         -print_final_stats=1 -artifact_prefix="$findings/$name-" "${dirs[@]}" 2>"$corpus.log" ||
         { tail -n 60 "$corpus.log"; echo "fuzz: $name found a failure, see $findings/"; exit 1; }
       grep -E "^(stat::number_of_executed_units|#[0-9]+.*DONE)" "$corpus.log" | tail -n 2 || true
+      ran=$((ran + 1))
     done
+    # A failing fuzzer exits above, so reaching here means all of them passed.
+    echo "fuzz: $ran passed, 0 failed"
     ;;
 esac
