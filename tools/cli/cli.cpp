@@ -120,4 +120,19 @@ bool confirm_block_devices(const char* prog, const std::vector<std::string>& dev
   return answer == "yes";
 }
 
+std::optional<Chain> open_image_arg(const std::vector<std::string>& positional, const char* help,
+                                    const SourceOptions& source, int& exit_code) {
+  if (positional.size() != 1) {
+    std::fputs(help, stderr);
+    exit_code = kBadInput;
+    return std::nullopt;
+  }
+  auto chain = Chain::open(positional[0], source);
+  if (!chain) {
+    exit_code = fail("qflash", chain.error());
+    return std::nullopt;
+  }
+  return std::move(chain).value();
+}
+
 }  // namespace qflash::cli

@@ -3,9 +3,11 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
+#include "engine/chain.h"
 #include "io/error.h"
 
 namespace qflash::cli {
@@ -34,5 +36,11 @@ std::string describe_device(const std::string& path);
 // For targets that are block devices and no --yes: on a terminal, list them
 // and ask; without a terminal, refuse. True when writing may go on.
 bool confirm_block_devices(const char* prog, const std::vector<std::string>& devices);
+
+// The single IMAGE argument of a command that reads an image, opened with
+// its backing chain. On failure prints why (the help for a wrong argument
+// count) and sets `exit_code`.
+std::optional<Chain> open_image_arg(const std::vector<std::string>& positional, const char* help,
+                                    const SourceOptions& source, int& exit_code);
 
 }  // namespace qflash::cli

@@ -96,12 +96,8 @@ int cmd_info(int argc, char** argv) {
                           header_option("qflash info", source)},
                          pos);
   if (rc >= 0) return rc;
-  if (pos.size() != 1) {
-    std::fputs(kHelp, stderr);
-    return kBadInput;
-  }
-  auto chain = Chain::open(pos[0], source);
-  if (!chain) return fail("qflash", chain.error());
+  auto chain = open_image_arg(pos, kHelp, source, rc);
+  if (!chain) return rc;
   json ? print_json(*chain) : print_human(*chain);
   return kOk;
 }

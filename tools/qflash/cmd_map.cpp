@@ -28,12 +28,8 @@ int cmd_map(int argc, char** argv) {
                           header_option("qflash map", source)},
                          pos);
   if (rc >= 0) return rc;
-  if (pos.size() != 1) {
-    std::fputs(kHelp, stderr);
-    return kBadInput;
-  }
-  auto chain = Chain::open(pos[0], source);
-  if (!chain) return fail("qflash", chain.error());
+  auto chain = open_image_arg(pos, kHelp, source, rc);
+  if (!chain) return rc;
   auto map = build_map(*chain);
   if (!map) return fail("qflash", map.error());
   if (json) {

@@ -107,12 +107,8 @@ int cmd_partitions(int argc, char** argv) {
                           header_option("qflash partitions", source)},
                          pos);
   if (rc >= 0) return rc;
-  if (pos.size() != 1) {
-    std::fputs(kHelp, stderr);
-    return kBadInput;
-  }
-  auto chain = Chain::open(pos[0], source);
-  if (!chain) return fail("qflash", chain.error());
+  auto chain = open_image_arg(pos, kHelp, source, rc);
+  if (!chain) return rc;
   auto table = image_partitions(*chain, options);
   if (!table) return fail("qflash", table.error());
   for (const auto& w : table->warnings)

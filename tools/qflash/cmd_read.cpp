@@ -38,12 +38,8 @@ int cmd_read(int argc, char** argv) {
                           header_option("qflash read", source)},
                          pos);
   if (rc >= 0) return rc;
-  if (pos.size() != 1) {
-    std::fputs(kHelp, stderr);
-    return kBadInput;
-  }
-  auto chain = Chain::open(pos[0], source);
-  if (!chain) return fail("qflash", chain.error());
+  auto chain = open_image_arg(pos, kHelp, source, rc);
+  if (!chain) return rc;
   if (offset > chain->size())
     return fail("qflash", usage("offset " + std::to_string(offset) + " is past the virtual size " +
                                 std::to_string(chain->size())));
