@@ -30,6 +30,8 @@ using Clock = std::chrono::steady_clock;
 constexpr uint64_t kMaxChunk = 4u << 20;
 constexpr uint64_t kMinChunk = 64u << 10;
 constexpr uint64_t kEventTag = ~uint64_t(0);
+// Where a failed flush ranks among a target's failures: after every write.
+constexpr uint64_t kFlushFailure = UINT64_MAX - 1;
 constexpr auto kProgressEvery = std::chrono::milliseconds(200);
 // A compressed chunk is decoded as up to this many jobs, so that the
 // workers share one chunk when few are in flight (small --memory).
@@ -52,6 +54,7 @@ struct TargetState {
   TargetResult* result;
   bool use_direct;
   bool use_zeroout;  // zero runs by fallocate(ZERO_RANGE) on a block device
+  uint64_t failed_at = UINT64_MAX;  // lowest target offset that failed
   uint64_t end() const { return wt->guest_start + wt->length; }
   bool live() const { return result->status.ok(); }
 };
@@ -88,7 +91,7 @@ class Engine {
   Status complete_read(Op* op, int res);
   void complete_write(Op* op, int res);
   Status on_jobs();
-  void fail_target(int t, Error e);
+  void fail_target(int t, Error e, uint64_t at);
   void fail_run(Error e);
   void report_progress(bool force);
   bool busy() const { return busy_slots_ > 0 || !ops_->idle(); }
@@ -152,7 +155,7 @@ void Engine::prepare_targets() {
     const Target& t = targets_[i].wt->target;
     if (t.block_device) continue;
     if (::ftruncate(t.fd.get(), 0) < 0 || ::ftruncate(t.fd.get(), off_t(targets_[i].wt->length)) < 0)
-      fail_target(int(i), io_error("truncate " + t.path, errno));
+      fail_target(int(i), io_error("truncate " + t.path, errno), 0);
   }
 }
 
@@ -342,24 +345,30 @@ void Engine::finish_slot(int i) {
   --busy_slots_;
 }
 
-void Engine::fail_target(int t, Error e) {
+void Engine::fail_target(int t, Error e, uint64_t at) {
   TargetState& ts = targets_[size_t(t)];
-  if (!ts.live()) return;
+  // Writes in flight complete out of order: the report names the lowest
+  // offset that failed, not the first failure to come back.
+  if (at >= ts.failed_at) return;
+  if (ts.live()) {
+    ts.result->seconds = since(t0_);
+    progress_[size_t(t)].failed = true;
+  }
+  ts.failed_at = at;
   e.kind = ErrorKind::Target;
   ts.result->status = std::move(e);
-  ts.result->seconds = since(t0_);
-  progress_[size_t(t)].failed = true;
 }
 
 void Engine::fail_run(Error e) {
   if (error_.ok()) error_ = std::move(e);
 }
 
-// A write for a target dropped since it was queued is not issued; the
-// chunk stops waiting for it.
+// A write for a target dropped since it was queued is not issued, nor any
+// write once the run is stopping (Ctrl-C then waits only for what is in
+// flight); the chunk stops waiting for it.
 bool Engine::drop(Op* op) {
   if (op->kind != OpKind::Write && op->kind != OpKind::Zero) return false;
-  if (targets_[size_t(op->target)].live()) return false;
+  if (targets_[size_t(op->target)].live() && !stopping_) return false;
   ops_->release(op);
   if (--slots_[size_t(op->slot)].pending == 0) finish_slot(op->slot);
   return true;
@@ -394,7 +403,7 @@ void Engine::complete_write(Op* op, int res) {
       op->buf = zeros_->buffer(0).data();
       op->fd = ts.wt->target.fd.get();
     } else if (res != -EAGAIN && res != -EINTR) {
-      fail_target(op->target, io_error("zero " + where(), -res));
+      fail_target(op->target, io_error("zero " + where(), -res), op->offset + op->done);
     }
     return;
   }
@@ -406,8 +415,9 @@ void Engine::complete_write(Op* op, int res) {
     return;
   }
   if (res == -EAGAIN || res == -EINTR) return;
-  if (res < 0) return fail_target(op->target, io_error("write " + where(), -res));
-  if (res == 0) return fail_target(op->target, io_error("write " + where(), ENOSPC));
+  if (res <= 0)
+    return fail_target(op->target, io_error("write " + where(), res < 0 ? -res : ENOSPC),
+                       op->offset + op->done);
   op->done += uint64_t(res);
   if (op->done == op->length) {
     ts.result->bytes += op->length;
@@ -419,7 +429,10 @@ void Engine::complete_write(Op* op, int res) {
 Status Engine::complete(Op* op, int res) {
   ops_->completed();
   if (op->kind == OpKind::Sync) {
-    if (res < 0) fail_target(op->target, io_error("flush " + targets_[size_t(op->target)].wt->target.path, -res));
+    if (res < 0)
+      fail_target(op->target,
+                  io_error("flush " + targets_[size_t(op->target)].wt->target.path, -res),
+                  kFlushFailure);
     ops_->release(op);
     return {};
   }
@@ -479,6 +492,9 @@ void Engine::report_progress(bool force) {
 
 Status Engine::loop_once() {
   QF_TRY(ops_->submit([this](Op* op) { return drop(op); }));
+  // Dropping writes may have finished the last chunk: then nothing is in
+  // flight and waiting would never return.
+  if (!busy()) return {};
   QF_ASSIGN(io_uring_cqe* cqe, ring_->wait());
   while (cqe) {
     const uint64_t tag = io_uring_cqe_get_data64(cqe);
