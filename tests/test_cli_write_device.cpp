@@ -4,28 +4,17 @@
 #include <gtest/gtest.h>
 
 #include "tests/support/compare.h"
+#include "tests/support/loop_device.h"
 
 namespace qflash::test {
 namespace {
 
-// A loop device over a sparse backing file, detached however the test ends.
-class LoopDevice {
- public:
-  LoopDevice(const std::string& file, uint64_t size) {
-    must("truncate -s " + std::to_string(size) + " " + quote(file));
-    CommandResult r = run("losetup -f --show " + quote(file));
-    if (r.status == 0) path_ = r.out.substr(0, r.out.find('\n'));
-  }
-  ~LoopDevice() {
-    if (!path_.empty()) run("losetup -d " + quote(path_));
-  }
-  LoopDevice(const LoopDevice&) = delete;
-  LoopDevice& operator=(const LoopDevice&) = delete;
-  const std::string& path() const { return path_; }
+// A sparse file of `size` bytes to put a loop device on.
+std::string sparse_file(const std::string& path, uint64_t size) {
+  must("truncate -s " + std::to_string(size) + " " + quote(path));
+  return path;
+}
 
- private:
-  std::string path_;
-};
 
 class WriteDevice : public ::testing::Test {
  protected:
@@ -44,7 +33,7 @@ class WriteDevice : public ::testing::Test {
 };
 
 TEST_F(WriteDevice, WithYesWritesTheVirtualDisk) {
-  LoopDevice loop(dir / "backing.img", 8u << 20);
+  LoopDevice loop(sparse_file(dir / "backing.img", 8u << 20));
   if (loop.path().empty()) GTEST_SKIP() << "no loop device available";
   // Known bytes everywhere first, so zero runs of the image must be written.
   must("dd if=/dev/zero bs=1M count=8 status=none | tr '\\0' '\\377' | dd of=" + loop.path() +
@@ -56,7 +45,7 @@ TEST_F(WriteDevice, WithYesWritesTheVirtualDisk) {
 }
 
 TEST_F(WriteDevice, WithoutYesAndWithoutTerminalRefuses) {
-  LoopDevice loop(dir / "backing.img", 8u << 20);
+  LoopDevice loop(sparse_file(dir / "backing.img", 8u << 20));
   if (loop.path().empty()) GTEST_SKIP() << "no loop device available";
   must("dd if=/dev/zero bs=1M count=8 status=none | tr '\\0' '\\252' | dd of=" + loop.path() +
        " bs=1M oflag=direct status=none");
@@ -68,7 +57,7 @@ TEST_F(WriteDevice, WithoutYesAndWithoutTerminalRefuses) {
 }
 
 TEST_F(WriteDevice, DeviceTooSmallIsRefused) {
-  LoopDevice loop(dir / "backing.img", 2u << 20);
+  LoopDevice loop(sparse_file(dir / "backing.img", 2u << 20));
   if (loop.path().empty()) GTEST_SKIP() << "no loop device available";
   CommandResult r = run(qflash_bin() + " write --yes " + img + " " + loop.path());
   EXPECT_EQ(r.status, 1);

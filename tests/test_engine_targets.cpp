@@ -9,6 +9,7 @@
 #include <atomic>
 
 #include "tests/support/engine_run.h"
+#include "tests/support/loop_device.h"
 #include "tests/support/support.h"
 
 namespace qflash::test {
@@ -34,7 +35,8 @@ TEST(EngineTargets, ManyFilesAndLoopDevicesAllExact) {
   // Devices full of 0xff: the zero runs must be written over.
   fill(dir / "disk0", kSize, 0xff);
   fill(dir / "disk1", kSize, 0xff);
-  LoopDevice loop0(dir / "disk0"), loop1(dir / "disk1");
+  LoopDevice loop0(dir / "disk0", {.direct_io = true});
+  LoopDevice loop1(dir / "disk1", {.direct_io = true});
   if (!loop0.ok() || !loop1.ok()) GTEST_SKIP() << "no loop devices here";
   std::vector<TargetSpec> targets{{loop0.path()}, {loop1.path()}};
   for (const char* name : {"f0.raw", "f1.raw", "f2.raw", "f3.raw", "f4.raw", "f5.raw"})
@@ -49,7 +51,7 @@ TEST(EngineTargets, SparseLeavesDeviceZeroRunsAndFilesGetHoles) {
   ScratchDir dir;
   make_image(dir);
   fill(dir / "disk", kSize, 0xff);
-  LoopDevice loop(dir / "disk");
+  LoopDevice loop(dir / "disk", {.direct_io = true});
   if (!loop.ok()) GTEST_SKIP() << "no loop devices here";
   WriteOptions options;
   options.sparse = true;

@@ -4,6 +4,7 @@
 
 #include "engine/mass_writer.h"
 #include "engine/verify.h"
+#include "tests/support/loop_device.h"
 #include "tests/support/mass_support.h"
 #include "tests/support/support.h"
 
@@ -76,7 +77,7 @@ TEST(MassVerify, BlockDeviceReadWithODirect) {
   ScratchDir dir;
   std::string img = make_image(dir);
   write_file(dir / "disk.img", std::vector<uint8_t>(32u << 20, 0xff));
-  LoopDisk loop(dir / "disk.img");
+  LoopDevice loop(dir / "disk.img", {.required = true});
   ASSERT_FALSE(loop.path().empty());
   Written w = write_with_digest(img, loop.path());
   auto v = verify_target(loop.path(), w.pieces);

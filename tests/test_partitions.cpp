@@ -150,7 +150,7 @@ TEST(Partitions, Gpt4096ByteSectorsLikeSgdiskOnA4KLoopDevice) {
   must("truncate -s 16M " + raw);
   SgdiskView want;
   {
-    LoopDevice loop(raw, 4096);
+    LoopDevice loop(raw, {.sector_size = 4096});
     if (loop.path().empty()) GTEST_SKIP() << "no loop device available";
     must("sgdisk -n1:0:+4M -t1:ef00 -c1:esp -n2:0:0 -t2:8304 -c2:'root fs' " + loop.path());
     want = sgdisk_view(loop.path(), 2);

@@ -12,6 +12,7 @@
 #include <string>
 #include <vector>
 
+#include "tests/support/loop_device.h"
 #include "tests/support/support.h"
 
 namespace qflash::test {
@@ -81,25 +82,6 @@ inline std::string convert(const std::string& raw, const std::string& out, bool 
   return out;
 }
 
-// A loop device over a file (with the given logical sector size), detached
-// at the end; path() is empty when none could be set up.
-class LoopDevice {
- public:
-  explicit LoopDevice(const std::string& file, uint32_t sector_size = 512) {
-    CommandResult r =
-        run("losetup -f --show --sector-size " + std::to_string(sector_size) + " " + quote(file));
-    if (r.status == 0) path_ = r.out.substr(0, r.out.find('\n'));
-  }
-  ~LoopDevice() {
-    if (!path_.empty()) run("losetup -d " + quote(path_));
-  }
-  LoopDevice(const LoopDevice&) = delete;
-  LoopDevice& operator=(const LoopDevice&) = delete;
-  const std::string& path() const { return path_; }
-
- private:
-  std::string path_;
-};
 
 // A field of one of our JSON lines: "key": "text" or "key": 123.
 inline std::string json_field(const std::string& line, const std::string& key) {

@@ -12,6 +12,7 @@
 
 #include <gtest/gtest.h>
 
+#include "tests/support/loop_device.h"
 #include "tests/support/mass_support.h"
 #include "tests/support/support.h"
 
@@ -108,7 +109,7 @@ class Safety : public testing::Test {
 };
 
 TEST_F(Safety, WritesLoopDeviceWithYesAndVerifies) {
-  LoopDisk loop(device_file("dev.img", 8u << 20));
+  LoopDevice loop(device_file("dev.img", 8u << 20), {.required = true});
   ASSERT_FALSE(loop.path().empty());
   CommandResult r = mass("--yes --verify --json " + img_ + " " + loop.path());
   ASSERT_EQ(r.status, 0) << r.err;
@@ -127,7 +128,8 @@ TEST_F(Safety, SparseLeavesZeroRegionsOfDevices) {
   const std::string img = dir_ / "zeros.qcow2";
   must("qemu-img create -q -f qcow2 " + img + " 12M");
   must("qemu-io -c 'write -P 0x6b 0 1M' -c 'write -z 4M 1M' " + img);
-  LoopDisk exact(device_file("exact.img", 16u << 20)), sparse(device_file("sparse.img", 16u << 20));
+  LoopDevice exact(device_file("exact.img", 16u << 20), {.required = true});
+  LoopDevice sparse(device_file("sparse.img", 16u << 20), {.required = true});
   CommandResult r = run(qflash_bin() + " write --yes " + img + " " + exact.path());
   ASSERT_EQ(r.status, 0) << r.err;
   r = mass("--yes --sparse " + img + " " + sparse.path());
@@ -140,7 +142,7 @@ TEST_F(Safety, SparseLeavesZeroRegionsOfDevices) {
 }
 
 TEST_F(Safety, BlockDeviceWithoutYesAndNoTerminalIsRefused) {
-  LoopDisk loop(device_file("dev.img", 8u << 20));
+  LoopDevice loop(device_file("dev.img", 8u << 20), {.required = true});
   CommandResult r = mass(img_ + " " + loop.path());
   EXPECT_EQ(r.status, 1);
   EXPECT_NE(r.err.find("--yes"), std::string::npos) << r.err;
@@ -153,7 +155,7 @@ TEST_F(Safety, BlockDeviceWithoutYesAndNoTerminalIsRefused) {
 // On a terminal (a pseudo-terminal here) the devices are listed and only a
 // typed "yes" goes on.
 TEST_F(Safety, TerminalConfirmation) {
-  LoopDisk loop(device_file("dev.img", 8u << 20));
+  LoopDevice loop(device_file("dev.img", 8u << 20), {.required = true});
   const std::vector<std::string> argv{qflash_mass_bin(), img_, loop.path()};
   CommandResult r = run_on_terminal(argv, "Type 'yes'", "no\n");
   EXPECT_EQ(r.status, 1) << r.out;
@@ -169,7 +171,7 @@ TEST_F(Safety, TerminalConfirmation) {
 TEST_F(Safety, MountedDeviceIsRefused) {
   std::string file = device_file("fs.img", 8u << 20);
   must("mkfs.ext4 -q -F " + quote(file));
-  LoopDisk loop(file);
+  LoopDevice loop(file, {.required = true});
   fs::create_directory(dir_ / "mnt");
   Mount mnt(loop.path(), dir_ / "mnt");
   CommandResult r = mass("--yes " + img_ + " " + loop.path());
@@ -181,7 +183,7 @@ TEST_F(Safety, MountedDeviceIsRefused) {
 TEST_F(Safety, DiskWithMountedPartitionIsRefused) {
   std::string file = device_file("disk.img", 16u << 20);
   must("sgdisk -q -n 1:2048:+8M " + quote(file));
-  LoopDisk loop(file, true);
+  LoopDevice loop(file, {.partitions = true, .required = true});
   ASSERT_FALSE(loop.path().empty());
   const std::string part = first_partition(dir_, loop.path());
   if (part.empty()) GTEST_SKIP() << "this kernel reads no partition tables";
@@ -199,7 +201,7 @@ TEST_F(Safety, DiskWithMountedPartitionIsRefused) {
 TEST_F(Safety, SameDeviceTwiceIsRefused) {
   std::string file = device_file("disk.img", 16u << 20);
   must("sgdisk -q -n 1:2048:+8M " + quote(file));
-  LoopDisk loop(file, true);
+  LoopDevice loop(file, {.partitions = true, .required = true});
   ASSERT_FALSE(loop.path().empty());
   fs::create_symlink(loop.path(), dir_ / "link");
   const std::vector<uint8_t> before = read_file(file);
@@ -224,7 +226,7 @@ TEST_F(Safety, MissingDeviceIsNotCreated) {
 }
 
 TEST_F(Safety, SmallDeviceIsRefused) {
-  LoopDisk loop(device_file("small.img", 2u << 20));
+  LoopDevice loop(device_file("small.img", 2u << 20), {.required = true});
   CommandResult r = mass("--yes " + img_ + " " + loop.path());
   EXPECT_EQ(r.status, 1);
   EXPECT_NE(r.err.find("it must hold 4 MiB"), std::string::npos) << r.err;
@@ -247,7 +249,7 @@ TEST_F(Safety, ImageFilesAreRefused) {
     EXPECT_EQ(fs::last_write_time(target), before);
   }
   // A loop device over a backing file is that file too.
-  LoopDisk loop(base);
+  LoopDevice loop(base, {.required = true});
   CommandResult r = mass("--yes " + top + " " + loop.path());
   EXPECT_EQ(r.status, 1);
   EXPECT_NE(r.err.find("loop device on"), std::string::npos) << r.err;

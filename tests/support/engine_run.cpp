@@ -24,15 +24,6 @@ Result<WriteReport> engine_write(const std::string& image, const std::vector<Tar
   return write_image(*chain, targets, options);
 }
 
-LoopDevice::LoopDevice(const std::string& file) {
-  CommandResult r = run("losetup --direct-io=on -f --show " + quote(file));
-  if (r.status == 0 && !r.out.empty()) path_ = r.out.substr(0, r.out.find('\n'));
-}
-
-LoopDevice::~LoopDevice() {
-  if (ok()) run("losetup -d " + quote(path_));
-}
-
 TmpfsMount::TmpfsMount(const std::string& dir, uint64_t size) : dir_(dir) {
   mounted_ = run("mount -t tmpfs -o size=" + std::to_string(size) + " qflash-test " + quote(dir)).status == 0;
 }

@@ -21,19 +21,6 @@ struct TargetSpec {
 Result<WriteReport> engine_write(const std::string& image, const std::vector<TargetSpec>& targets,
                                  const WriteOptions& options = {});
 
-// A loop device over `file` with direct I/O, detached when it goes away.
-class LoopDevice {
- public:
-  explicit LoopDevice(const std::string& file);
-  ~LoopDevice();
-  LoopDevice(const LoopDevice&) = delete;
-  LoopDevice& operator=(const LoopDevice&) = delete;
-  bool ok() const { return !path_.empty(); }
-  const std::string& path() const { return path_; }
-
- private:
-  std::string path_;
-};
 
 // A tmpfs of `size` bytes mounted on `dir`, unmounted when it goes away.
 class TmpfsMount {

@@ -4,15 +4,6 @@
 
 namespace qflash::test {
 
-LoopDisk::LoopDisk(const std::string& file, bool partitions) {
-  path_ = must(std::string("losetup -f --show ") + (partitions ? "-P " : "") + quote(file));
-  while (!path_.empty() && path_.back() == '\n') path_.pop_back();
-}
-
-LoopDisk::~LoopDisk() {
-  if (!path_.empty()) must("losetup -d " + quote(path_));
-}
-
 Mount::Mount(const std::string& source, const std::string& dir, const std::string& type,
              const std::string& options)
     : dir_(dir) {

@@ -8,19 +8,6 @@
 
 namespace qflash::test {
 
-// `losetup -f --show` on `file` (with -P: partitions scanned); detached at
-// the end. path() is empty if attaching failed (the test has failed then).
-class LoopDisk {
- public:
-  explicit LoopDisk(const std::string& file, bool partitions = false);
-  ~LoopDisk();
-  LoopDisk(const LoopDisk&) = delete;
-  LoopDisk& operator=(const LoopDisk&) = delete;
-  const std::string& path() const { return path_; }
-
- private:
-  std::string path_;
-};
 
 // `mount [-t TYPE] [-o OPTIONS] SOURCE DIR`; unmounted at the end.
 class Mount {
