@@ -2,32 +2,16 @@
 // kernel.io_uring_disabled or a container's policy would) the engine fails
 // with one line naming io_uring and writes nothing.
 #include <gtest/gtest.h>
-#include <linux/filter.h>
-#include <linux/seccomp.h>
-#include <stddef.h>
-#include <sys/prctl.h>
 #include <sys/stat.h>
-#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "tests/support/child.h"
 #include "tests/support/engine_run.h"
 #include "tests/support/support.h"
 
 namespace qflash::test {
 namespace {
-
-bool refuse_io_uring_setup() {
-  sock_filter filter[] = {
-      BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(seccomp_data, nr)),
-      BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_io_uring_setup, 0, 1),
-      BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | EPERM),
-      BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
-  };
-  sock_fprog prog{sizeof filter / sizeof filter[0], filter};
-  return ::prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) == 0 &&
-         ::prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &prog) == 0;
-}
 
 TEST(EngineUring, RefusedIoUringIsOneLineNamingIt) {
   ScratchDir dir;
@@ -37,7 +21,7 @@ TEST(EngineUring, RefusedIoUringIsOneLineNamingIt) {
   pid_t pid = ::fork();
   ASSERT_GE(pid, 0);
   if (pid == 0) {
-    if (!refuse_io_uring_setup()) ::_exit(3);
+    if (!deny_io_uring()) ::_exit(3);
     auto report = engine_write(dir / "img.qcow2", {{dir / "a.raw"}});
     if (report) ::_exit(4);
     write_file(out, std::vector<uint8_t>(report.error().message.begin(), report.error().message.end()));

@@ -14,6 +14,10 @@
 
 namespace qflash::test {
 
+// Installs a seccomp filter on the calling process: io_uring_setup fails
+// with EPERM, as with kernel.io_uring_disabled=2; everything else runs.
+bool deny_io_uring();
+
 struct ChildOptions {
   bool deny_io_uring = false;          // io_uring_setup fails with EPERM
   double act_after = -1;               // seconds; < 0: never
