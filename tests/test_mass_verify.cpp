@@ -62,9 +62,9 @@ TEST(MassVerify, FileTargetPassesThenCatchesChanges) {
   EXPECT_FALSE(v->mismatch.has_value());
 
   // A byte in a hole (zero run) and, earlier, one in the data: the first wins.
-  patch_file(target, 15u << 20, {0x01});
+  flip_byte(target, 15u << 20);
   expect_mismatch_at(target, w, 15u << 20);
-  patch_file(target, (9u << 20) + 777, {0x9d});
+  flip_byte(target, (9u << 20) + 777);
   expect_mismatch_at(target, w, (9u << 20) + 777);
 
   // A target cut short is caught where it ends.
@@ -84,7 +84,7 @@ TEST(MassVerify, BlockDeviceReadWithODirect) {
   ASSERT_TRUE(v.ok()) << v.error().message;
   EXPECT_FALSE(v->mismatch.has_value());
   // Change one byte on the device, past the data.
-  patch_file(loop.path(), 22u << 20, {0x01});
+  flip_byte(loop.path(), 22u << 20);
   expect_mismatch_at(loop.path(), w, 22u << 20);
 }
 

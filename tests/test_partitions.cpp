@@ -178,7 +178,7 @@ TEST(Partitions, DamagedPrimaryGptReadFromBackup) {
     SCOPED_TRACE("byte " + std::to_string(offset));
     std::string copy = dir / "damaged.raw";
     must("cp --sparse=always " + raw + " " + copy);
-    patch_file(copy, offset, {0xff});
+    flip_byte(copy, offset);
     CommandResult r = list(convert(copy, dir / "damaged.qcow2", true));
     ASSERT_EQ(r.status, 0) << r.err;
     EXPECT_NE(r.err.find("warning"), std::string::npos) << r.err;
@@ -195,8 +195,8 @@ TEST(Partitions, DamagedPrimaryGptReadFromBackup) {
 TEST(Partitions, BothGptHeadersDamagedRefused) {
   ScratchDir dir;
   std::string raw = make_gpt5(dir);
-  patch_file(raw, 512 + 60, {0xff});
-  patch_file(raw, (64 << 20) - 512 + 60, {0xff});
+  flip_byte(raw, 512 + 60);
+  flip_byte(raw, (64 << 20) - 512 + 60);
   CommandResult r = list(convert(raw, dir / "bad.qcow2", false), "");
   EXPECT_EQ(r.status, 1);
   EXPECT_EQ(r.out, "");

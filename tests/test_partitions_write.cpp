@@ -88,7 +88,7 @@ TEST(PartitionWrite, Gpt4096ByteSectors) {
 TEST(PartitionWrite, DamagedPrimaryGptStillWritesWithWarning) {
   ScratchDir dir;
   std::string raw = make_gpt5(dir);
-  patch_file(raw, 512 + 60, {0xff});
+  flip_byte(raw, 512 + 60);
   std::string img = convert(raw, dir / "damaged.qcow2", true);
   CommandResult r = run(qflash_bin() + " write " + img + " --partition 3=" + quote(dir / "p3"));
   ASSERT_EQ(r.status, 0) << r.err;

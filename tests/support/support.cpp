@@ -75,6 +75,16 @@ void patch_file(const std::string& path, uint64_t offset, const std::vector<uint
   ::close(fd);
 }
 
+void flip_byte(const std::string& path, uint64_t offset) {
+  int fd = ::open(path.c_str(), O_RDWR);
+  ASSERT_GE(fd, 0) << path;
+  uint8_t b = 0;
+  ASSERT_EQ(::pread(fd, &b, 1, off_t(offset)), 1) << path;
+  b ^= 0xff;
+  ASSERT_EQ(::pwrite(fd, &b, 1, off_t(offset)), 1) << path;
+  ::close(fd);
+}
+
 void patch_be32(const std::string& path, uint64_t offset, uint32_t v) {
   patch_file(path, offset, {uint8_t(v >> 24), uint8_t(v >> 16), uint8_t(v >> 8), uint8_t(v)});
 }

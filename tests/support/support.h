@@ -46,6 +46,8 @@ std::vector<uint8_t> read_file(const std::string& path);
 void write_file(const std::string& path, const std::vector<uint8_t>& bytes);
 // Patches bytes of a file in place (for malformed-image tests).
 void patch_file(const std::string& path, uint64_t offset, const std::vector<uint8_t>& bytes);
+// Inverts one byte in place: damage that always changes it, whatever it held.
+void flip_byte(const std::string& path, uint64_t offset);
 void patch_be32(const std::string& path, uint64_t offset, uint32_t value);
 void patch_be64(const std::string& path, uint64_t offset, uint64_t value);
 
