@@ -9,7 +9,7 @@
 #include <string>
 #include <vector>
 
-#include "engine/chain.h"
+#include "engine/chain/chain.h"
 
 namespace qflash::bench {
 

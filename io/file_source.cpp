@@ -8,7 +8,7 @@
 
 #include <filesystem>
 
-#include "io/fd.h"
+#include "io/base/fd.h"
 #include "io/source.h"
 
 namespace qflash {

@@ -1,5 +1,5 @@
 // open_source: the one place that maps a name to a Source implementation.
-#include "io/http_source.h"
+#include "io/http/http_source.h"
 #include "io/source.h"
 
 namespace qflash {

@@ -10,7 +10,7 @@
 #include <string>
 #include <vector>
 
-#include "io/error.h"
+#include "io/base/error.h"
 
 namespace qflash {
 

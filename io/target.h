@@ -7,8 +7,8 @@
 #include <cstdint>
 #include <string>
 
-#include "io/error.h"
-#include "io/fd.h"
+#include "io/base/error.h"
+#include "io/base/fd.h"
 
 namespace qflash {
 

@@ -7,7 +7,7 @@
 #include <sstream>
 #include <thread>
 
-#include "io/http_source.h"
+#include "io/http/http_source.h"
 #include "tests/http/servers.h"
 #include "tests/support/support.h"
 

@@ -1,8 +1,8 @@
 // URL redaction and resolution, and the chunk cache's LRU order.
 #include <gtest/gtest.h>
 
-#include "io/chunk_cache.h"
-#include "io/url.h"
+#include "io/http/chunk_cache.h"
+#include "io/http/url.h"
 
 namespace qflash {
 namespace {

@@ -2,8 +2,8 @@
 // and a target altered after writing is caught at the right place.
 #include <gtest/gtest.h>
 
-#include "engine/mass_writer.h"
-#include "engine/verify.h"
+#include "engine/write/mass_writer.h"
+#include "engine/write/verify.h"
 #include "tests/support/loop_device.h"
 #include "tests/support/mass_support.h"
 #include "tests/support/support.h"

@@ -7,7 +7,7 @@
 #include <cstring>
 #include <random>
 
-#include "engine/partitions.h"
+#include "engine/partitions/partitions.h"
 #include "tests/test_partitions_disks.h"
 
 namespace qflash::test {

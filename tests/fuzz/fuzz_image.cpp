@@ -7,8 +7,8 @@
 #include <memory>
 #include <vector>
 
-#include "engine/map.h"
-#include "engine/reader.h"
+#include "engine/chain/map.h"
+#include "engine/chain/reader.h"
 #include "tests/support/memory_source.h"
 
 namespace {

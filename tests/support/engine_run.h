@@ -6,7 +6,7 @@
 #include <string>
 #include <vector>
 
-#include "engine/mass_writer.h"
+#include "engine/write/mass_writer.h"
 
 namespace qflash::test {
 

@@ -7,8 +7,8 @@
 #include <string>
 #include <vector>
 
-#include "engine/chain.h"
-#include "io/error.h"
+#include "engine/chain/chain.h"
+#include "io/base/error.h"
 
 namespace qflash::cli {
 

@@ -9,8 +9,8 @@
 #include <cstdlib>
 #include <thread>
 
-#include "engine/verify.h"
-#include "io/url.h"
+#include "engine/write/verify.h"
+#include "io/http/url.h"
 #include "tools/cli/cli.h"
 #include "tools/cli/progress.h"
 #include "tools/cli/report.h"

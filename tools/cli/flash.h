@@ -7,7 +7,7 @@
 #include <string>
 #include <vector>
 
-#include "engine/mass_writer.h"
+#include "engine/write/mass_writer.h"
 #include "io/source.h"
 #include "tools/cli/options.h"
 #include "tools/cli/partition_ranges.h"

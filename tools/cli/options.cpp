@@ -2,7 +2,7 @@
 
 #include <cstdio>
 
-#include "engine/debug.h"
+#include "io/base/debug.h"
 
 namespace qflash::cli {
 

@@ -2,7 +2,7 @@
 
 #include <cstdio>
 
-#include "engine/reader.h"
+#include "engine/chain/reader.h"
 
 namespace qflash::cli {
 

@@ -6,8 +6,8 @@
 #include <utility>
 #include <vector>
 
-#include "engine/chain.h"
-#include "engine/partitions.h"
+#include "engine/chain/chain.h"
+#include "engine/partitions/partitions.h"
 
 namespace qflash::cli {
 

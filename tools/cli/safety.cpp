@@ -9,7 +9,7 @@
 #include <filesystem>
 #include <fstream>
 
-#include "io/fd.h"
+#include "io/base/fd.h"
 #include "io/target.h"
 #include "tools/cli/cli.h"
 

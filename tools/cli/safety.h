@@ -6,7 +6,7 @@
 #include <string>
 #include <vector>
 
-#include "engine/chain.h"
+#include "engine/chain/chain.h"
 
 namespace qflash::cli {
 

@@ -1,9 +1,9 @@
 // qflash info: what the image is, in words or JSON.
 #include <cstdio>
 
-#include "engine/chain.h"
-#include "engine/qcow2_header.h"
-#include "engine/qcow2_layer.h"
+#include "engine/chain/chain.h"
+#include "engine/qcow2/qcow2_header.h"
+#include "engine/qcow2/qcow2_layer.h"
 #include "tools/cli/cli.h"
 #include "tools/cli/options.h"
 #include "tools/qflash/commands.h"

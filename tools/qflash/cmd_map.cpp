@@ -1,7 +1,7 @@
 // qflash map: the allocation map, interchangeable with qemu-img map's.
 #include <cstdio>
 
-#include "engine/map.h"
+#include "engine/chain/map.h"
 #include "tools/cli/cli.h"
 #include "tools/cli/options.h"
 #include "tools/qflash/commands.h"

@@ -3,7 +3,7 @@
 
 #include <cstdio>
 
-#include "engine/reader.h"
+#include "engine/chain/reader.h"
 #include "tools/cli/cli.h"
 #include "tools/cli/options.h"
 #include "tools/qflash/commands.h"

@@ -1,0 +1,48 @@
+// Chain: an image and its backing files, top (depth 0) to base, opened and
+// checked; resolves guest ranges into Extents through all of them.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "engine/image/extent.h"
+#include "engine/image/layer.h"
+
+namespace qflash {
+
+inline constexpr size_t kMaxChainDepth = 64;
+
+class Chain {
+ public:
+  // Opens `name` and every backing file it names (relative names against
+  // the referring image). Refuses loops, depth > 64 and missing files.
+  static Result<Chain> open(const std::string& name, const SourceOptions& options = {});
+  // One image already open (e.g. in memory, for the fuzzers) that needs no
+  // other file: one naming a backing or external data file is refused.
+  static Result<Chain> open_alone(SourcePtr image);
+
+  uint64_t size() const { return layers_.front()->size(); }
+  const std::string& name() const { return layers_.front()->source().name(); }
+  size_t depth() const { return layers_.size(); }
+  Layer& layer(size_t depth) const { return *layers_[depth]; }
+  // Every file the chain reads (images and external data files).
+  std::vector<const Source*> files() const;
+
+  // Checks every table of every layer; run before the first byte is written.
+  Status validate();
+  // Whether any file of the chain changed since it was opened; run after
+  // the last byte is read.
+  Status check_unchanged() const;
+
+  // Appends extents covering [guest, guest + length) in order; neighbours of
+  // the same kind and contiguous on the host are merged.
+  Status resolve(uint64_t guest, uint64_t length, std::vector<Extent>& out);
+
+ private:
+  Status resolve_at(size_t depth, uint64_t guest, uint64_t length, std::vector<Extent>& out);
+
+  std::vector<std::unique_ptr<Layer>> layers_;
+};
+
+}  // namespace qflash

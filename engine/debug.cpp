@@ -1,7 +1,0 @@
-#include "engine/debug.h"
-
-namespace qflash {
-
-bool g_debug = false;
-
-}  // namespace qflash

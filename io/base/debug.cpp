@@ -1,0 +1,7 @@
+#include "io/base/debug.h"
+
+namespace qflash {
+
+bool g_debug = false;
+
+}  // namespace qflash
