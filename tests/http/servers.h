@@ -160,8 +160,7 @@ class FaultyServer {
     std::string port_file = dir / "faulty.port";
     fs::remove(port_file);
     fs::remove(log_);
-    std::string script =
-        (std::filesystem::path(__FILE__).parent_path() / "faulty_server.py").string();
+    std::string script = std::string(QFLASH_TESTS_DIR) + "/http/faulty_server.py";
     std::vector<std::string> argv = {"python3",     script,    "--root", root,
                                      "--port-file", port_file, "--log",  log_};
     argv.insert(argv.end(), flags.begin(), flags.end());
