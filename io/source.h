@@ -55,8 +55,15 @@ class Source {
 
 using SourcePtr = std::shared_ptr<const Source>;
 
+// Cache a chain keeps when nobody sets a budget (cf. chain_cache_budget).
+inline constexpr uint64_t kDefaultCacheBytes = 64u << 20;
+
 struct SourceOptions {
   std::vector<std::string> http_headers;  // "Name: value", sent with every request
+  // Bytes of cache one Source may keep (HTTP: its chunk cache plus
+  // read-ahead). Given to Chain::open, it is the budget of the whole chain,
+  // which hands each file its share (caches of L2 tables included).
+  uint64_t cache_bytes = kDefaultCacheBytes;
 };
 
 // A local file or block device, or an http(s):// URL.

@@ -5,8 +5,10 @@
 #include <fcntl.h>
 #include <linux/fs.h>
 #include <sys/ioctl.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
+#include <unistd.h>
 
 #include <algorithm>
 
@@ -48,6 +50,26 @@ std::vector<std::string> device_numbers(dev_t rdev) {
 Fd open_direct(const Fd& fd) {
   const std::string self = "/proc/self/fd/" + std::to_string(fd.get());
   return Fd(::open(self.c_str(), O_WRONLY | O_DIRECT | O_CLOEXEC));
+}
+
+// Whether the file behind `fd` can grow to `size` bytes, asked without
+// changing it: lseek refuses offsets past its file system's largest file
+// (ext4 with 4 KiB blocks: 16 TiB; FAT: 4 GiB), and RLIMIT_FSIZE would stop
+// the write with SIGXFSZ half-way.
+Status check_file_size(int fd, const std::string& path, uint64_t size) {
+  const off_t pos = ::lseek(fd, 0, SEEK_CUR);
+  if (size > uint64_t(INT64_MAX) || (::lseek(fd, off_t(size), SEEK_SET) < 0 && errno == EINVAL))
+    return Error{ErrorKind::Target, path + ": its file system cannot hold a file of " +
+                                        std::to_string(size) + " bytes",
+                 EFBIG};
+  if (pos >= 0) ::lseek(fd, pos, SEEK_SET);
+  struct rlimit limit;
+  if (::getrlimit(RLIMIT_FSIZE, &limit) == 0 && limit.rlim_cur != RLIM_INFINITY &&
+      size > limit.rlim_cur)
+    return Error{ErrorKind::Target, path + ": a file of " + std::to_string(size) +
+                                        " bytes is over this process's file size limit (ulimit -f)",
+                 EFBIG};
+  return {};
 }
 
 }  // namespace
@@ -120,6 +142,10 @@ Result<Target> open_target(const std::string& path, uint64_t virtual_size,
   t.fd.reset(::open(path.c_str(), O_WRONLY | O_CREAT | O_CLOEXEC, 0644));
   if (!t.fd.valid()) return io_error("open " + path, errno);
   if (::fstat(t.fd.get(), &st) < 0) return io_error("stat " + path, errno);
+  if (auto fits = check_file_size(t.fd.get(), path, virtual_size); !fits) {
+    if (!exists) ::unlink(path.c_str());  // the empty file just created
+    return fits.take_error();
+  }
   t.size = virtual_size;
   t.dev = st.st_dev;
   t.ino = st.st_ino;

@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include "tests/support/compare.h"
+#include "io/base/text.h"
 #include "tests/support/refusal.h"
 
 namespace qflash::test {
@@ -40,6 +41,16 @@ class MalformedTables : public ::testing::Test {
 TEST_F(MalformedTables, L2OffsetPastEof) {
   patch_be64(img, l1, kCopied | (1ull << 40));
   expect_refused(img, {"L2 table at 0x10000000000", "past the end of the file"});
+}
+
+TEST_F(MalformedTables, L2TableCutShortByEndOfFile) {
+  // A table that starts inside the file and runs past its end: 32 KiB of
+  // the 64 KiB table are there.
+  const uint64_t end = fs::file_size(img);
+  fs::resize_file(img, end + 32768);
+  patch_be64(img, l1, kCopied | end);
+  expect_refused(img, {"L2 table at " + hex(end), "cut short by the end of the file at " +
+                       hex(end + 32768)});
 }
 
 TEST_F(MalformedTables, L2OffsetUnaligned) {
@@ -132,8 +143,9 @@ TEST_F(MalformedExtendedL2, SubclusterAllocatedAndZero) {
 
 TEST_F(MalformedExtendedL2, AllocatedBitsWithoutCluster) {
   // Cluster 1 (guest 64 KiB) is unallocated; claim allocated subclusters.
-  patch_be64(img, l2 + 16 + 8, 0xff);
-  expect_refused(img, {"guest offset 65536"});
+  patch_be64(img, l2 + 16 + 8, 0xfe);
+  expect_refused(img, {"L2 entry at " + hex(l2 + 16), "has no cluster",
+                       "marks subcluster 1 allocated", "guest offset 65536"});
 }
 
 TEST(MalformedDataFile, RawDataFileOffsetMismatch) {

@@ -3,11 +3,14 @@
 // directory (or URL) of the image that names them.
 #include "engine/chain/chain.h"
 
+#include <algorithm>
 #include <set>
 
 #include "engine/qcow2/qcow2_header.h"
 #include "engine/qcow2/qcow2_layer.h"
 #include "engine/image/raw_layer.h"
+#include "io/base/out_of_memory.h"
+#include "io/base/text.h"
 #include "io/http/url.h"
 
 namespace qflash {
@@ -38,32 +41,46 @@ Result<std::unique_ptr<Layer>> open_layer(SourcePtr src, const std::string& form
 }
 
 // Errors found below the image itself also name the image the user gave.
+// Names read from images are printed escaped (printable).
 Error in_chain(const std::string& top, Error e) {
-  e.message = top + ": in its backing chain: " + e.message;
+  e.message = printable(top + ": in its backing chain: " + e.message);
   return e;
 }
 
 }  // namespace
 
+uint64_t chain_cache_budget(uint64_t memory) {
+  return std::clamp<uint64_t>(memory / 4, 16u << 20, 48u << 20);
+}
+
 Result<Chain> Chain::open(const std::string& name, const SourceOptions& options) {
+  return catch_bad_alloc("open " + redact_url(name), [&] { return open_chain(name, options); });
+}
+
+Result<Chain> Chain::open_chain(const std::string& name, const SourceOptions& chain_options) {
   Chain chain;
   std::set<std::string> seen;
+  // The depth is known only at the end, and a source sizes its cache when
+  // it is opened: each file takes half of what is left of the sources' half.
+  SourceOptions options = chain_options;
+  uint64_t source_budget = chain_options.cache_bytes / 2;
   // The image itself must be QCOW2: a file without the magic is refused
   // rather than taken for raw; only backing files may be raw.
   std::string next = name, format = "qcow2", referrer;
   while (true) {
+    options.cache_bytes = source_budget /= 2;
     auto src = open_source(next, options);
     if (!src) {
       if (referrer.empty()) return src.take_error();
       return in_chain(redact_url(name),
                       Error{src.error().kind,
-                            referrer + ": cannot open backing file (looked for " +
-                                redact_url(next) + "): " + src.error().message,
+                            printable(referrer + ": cannot open backing file (looked for " +
+                                      redact_url(next) + "): " + src.error().message),
                             src.error().err});
     }
     if (!seen.insert((*src)->identity()).second)
       return corrupt(redact_url(name) + ": backing chain loops: " + referrer + " refers back to " +
-                     redact_url(next));
+                     printable(redact_url(next)));
     if (chain.layers_.size() == kMaxChainDepth)
       return unsupported(redact_url(name) + ": backing chain is deeper than 64 images");
     auto layer = open_layer(std::move(src).value(), format, options);
@@ -75,12 +92,14 @@ Result<Chain> Chain::open(const std::string& name, const SourceOptions& options)
     if (format == "qcow2" && !next.empty()) {
       auto probe = open_source(next, options);
       if (probe && !has_qcow2_magic(**probe))
-        return in_chain(redact_url(name), corrupt(referrer + ": backing file " + redact_url(next) +
+        return in_chain(redact_url(name), corrupt(referrer + ": backing file " + printable(redact_url(next)) +
                                       " is declared qcow2 but is not"));
     }
     chain.layers_.push_back(std::move(layer).value());
     if (next.empty()) break;
   }
+  const uint64_t l2_share = chain_options.cache_bytes / 2 / chain.layers_.size();
+  for (auto& layer : chain.layers_) layer->set_cache_budget(l2_share);
   return chain;
 }
 
@@ -106,6 +125,10 @@ std::vector<const Source*> Chain::files() const {
 }
 
 Status Chain::validate() {
+  return catch_bad_alloc("check " + name(), [&] { return validate_layers(); });
+}
+
+Status Chain::validate_layers() {
   for (size_t d = 0; d < layers_.size(); ++d)
     if (auto st = layers_[d]->validate(); !st)
       return d ? in_chain(name(), st.take_error()) : st.take_error();
@@ -121,7 +144,11 @@ Status Chain::resolve(uint64_t guest, uint64_t length, std::vector<Extent>& out)
   if (guest > size() || length > size() - guest)
     return usage(name() + ": range " + std::to_string(guest) + "+" + std::to_string(length) +
                  " is past the virtual size " + std::to_string(size()));
-  return resolve_at(0, guest, length, out);
+  try {
+    return resolve_at(0, guest, length, out);
+  } catch (const std::bad_alloc&) {
+    return out_of_memory(name() + ": resolving guest offset " + std::to_string(guest));
+  }
 }
 
 Status Chain::resolve_at(size_t depth, uint64_t guest, uint64_t length, std::vector<Extent>& out) {

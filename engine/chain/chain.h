@@ -13,10 +13,20 @@ namespace qflash {
 
 inline constexpr size_t kMaxChainDepth = 64;
 
+// The cache budget (SourceOptions::cache_bytes for Chain::open) that goes
+// with `memory` bytes of write buffers: a quarter of it, at least 16 MiB for
+// good HTTP read-ahead and at most 48 MiB, so that a chain of any depth adds
+// at most 64 MiB to --memory with what the program itself takes.
+uint64_t chain_cache_budget(uint64_t memory);
+
 class Chain {
  public:
   // Opens `name` and every backing file it names (relative names against
   // the referring image). Refuses loops, depth > 64 and missing files.
+  // options.cache_bytes is divided between the files of the chain: half for
+  // the sources' own caches, the top image's source taking half of that and
+  // each backing file half of what the one above it took; half for the L2
+  // caches, in equal shares once the depth is known.
   static Result<Chain> open(const std::string& name, const SourceOptions& options = {});
   // One image already open (e.g. in memory, for the fuzzers) that needs no
   // other file: one naming a backing or external data file is refused.
@@ -40,6 +50,8 @@ class Chain {
   Status resolve(uint64_t guest, uint64_t length, std::vector<Extent>& out);
 
  private:
+  static Result<Chain> open_chain(const std::string& name, const SourceOptions& options);
+  Status validate_layers();
   Status resolve_at(size_t depth, uint64_t guest, uint64_t length, std::vector<Extent>& out);
 
   std::vector<std::unique_ptr<Layer>> layers_;

@@ -35,6 +35,9 @@ class Layer {
   // The backing file's name as resolved, or empty.
   virtual std::string backing_name() const { return {}; }
   virtual std::string backing_format() const { return {}; }
+  // Bytes of metadata cache (L2 tables) the layer may keep; a chain divides
+  // one budget between its layers.
+  virtual void set_cache_budget(uint64_t) {}
   // Status at `guest` (< size()), for at most `max` bytes (> 0).
   virtual Result<LayerStatus> status(uint64_t guest, uint64_t max) = 0;
   // True when qemu-img map looks through this layer's data runs into the

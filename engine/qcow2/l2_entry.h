@@ -26,12 +26,19 @@ struct L2Entry {
   uint64_t word = 0;
   uint64_t bitmap = 0;  // extended L2 only: bits 0-31 allocated, 32-63 zero
 
-  // `external_data`: with an external data file, host offset 0 is valid and
-  // the copied bit tells allocation apart.
+  // Whether a host cluster is allocated (not for compressed entries), as
+  // qemu's qcow2_get_cluster_type: with an external data file host offset 0
+  // is valid and the copied bit tells allocation apart, except in a zero
+  // entry of a standard L2 table, which is allocated only at a non-zero offset.
+  bool has_cluster(bool extended, bool external_data) const {
+    const uint64_t host = word & kL2OffsetMask;
+    if (!extended && (word & kL2Zero)) return host != 0;
+    return host != 0 || (external_data && (word & kL2Copied));
+  }
+
   SubclusterType type(bool extended, bool external_data, unsigned sc) const {
     if (word & kL2Compressed) return SubclusterType::Compressed;
-    const uint64_t host = word & kL2OffsetMask;
-    const bool allocated = host != 0 || (external_data && (word & kL2Copied));
+    const bool allocated = has_cluster(extended, external_data);
     if (!extended) {
       if (word & kL2Zero) return allocated ? SubclusterType::ZeroAlloc : SubclusterType::ZeroPlain;
       return allocated ? SubclusterType::Normal : SubclusterType::UnallocatedPlain;

@@ -3,9 +3,12 @@
 #include "engine/qcow2/qcow2_header.h"
 
 #include <algorithm>
+#include <cstring>
+#include <span>
 #include <vector>
 
 #include "io/base/endian.h"
+#include "io/base/text.h"
 
 namespace qflash {
 namespace {
@@ -22,10 +25,11 @@ constexpr uint32_t kV2HeaderLength = 72;
 constexpr uint32_t kV3HeaderLength = 104;
 constexpr size_t kFirstRead = 64u << 10;
 
-std::string hex(uint64_t v) {
-  char buf[24];
-  std::snprintf(buf, sizeof buf, "0x%llx", static_cast<unsigned long long>(v));
-  return buf;
+// qemu reads names stored in the header (backing file, backing format, data
+// file) into C strings: the name ends at its first NUL byte.
+std::string c_string(std::span<const uint8_t> bytes) {
+  const auto* p = reinterpret_cast<const char*>(bytes.data());
+  return std::string(p, strnlen(p, bytes.size()));
 }
 
 // A table of `count` entries of `entry` bytes at `offset` must be cluster
@@ -33,7 +37,7 @@ std::string hex(uint64_t v) {
 // inside the file.
 Status check_table(const Source& src, const Qcow2Header& h, const char* what, uint64_t offset,
                    uint64_t count, uint64_t entry) {
-  if (offset & (h.cluster_size() - 1))
+  if (offset_into_cluster(h, offset))
     return corrupt(src.name() + ": " + what + " offset " + hex(offset) + " is not cluster-aligned");
   if (count == 0) {
     if (offset > uint64_t(INT64_MAX))
@@ -85,10 +89,10 @@ Status parse_extensions(const Source& src, Qcow2Header& h, std::span<const uint8
     auto data = area.subspan(pos, len);
     switch (type) {
       case kExtBackingFormat:
-        h.backing_format = std::string(data.begin(), data.end());
+        h.backing_format = c_string(data);
         break;
       case kExtDataFile:
-        h.data_file = std::string(data.begin(), data.end());
+        h.data_file = c_string(data);
         break;
       case kExtFeatureTable:
         for (size_t i = 0; i + 48 <= data.size(); i += 48) {
@@ -129,14 +133,13 @@ Status validate(const Source& src, const Qcow2Header& h) {
     return corrupt(n + ": compression type is zstd but its incompatible bit is not set");
   if (h.data_file_raw() && !h.has_data_file())
     return corrupt(n + ": data_file_raw is set but the image has no external data file");
-  if (h.has_data_file() && !h.data_file)
+  if (h.has_data_file() && (!h.data_file || h.data_file->empty()))
     return corrupt(n + ": the image uses an external data file but does not name it");
 
   // The virtual size decides how many L1 entries the image needs.
-  const uint64_t per_l1 = uint64_t{1} << (h.cluster_bits + h.l2_bits());
   if (h.size > (uint64_t{1} << 62))
     return corrupt(n + ": virtual size " + std::to_string(h.size) + " is absurd");
-  uint64_t l1_needed = (h.size + per_l1 - 1) / per_l1;
+  const uint64_t l1_needed = size_to_l1(h, h.size);
   if (l1_needed > kMaxL1Bytes / 8)
     return unsupported(n + ": virtual size " + std::to_string(h.size) + " is too large");
   if (uint64_t(h.l1_size) * 8 > kMaxL1Bytes)
@@ -154,7 +157,7 @@ Status validate(const Source& src, const Qcow2Header& h) {
                      h.cluster_size()));
   if (h.nb_snapshots > kMaxSnapshots)
     return corrupt(n + ": " + std::to_string(h.nb_snapshots) + " snapshots, more than 65536");
-  if (h.snapshots_offset & (h.cluster_size() - 1))
+  if (offset_into_cluster(h, h.snapshots_offset))
     return corrupt(n + ": snapshot table offset " + hex(h.snapshots_offset) +
                    " is not cluster-aligned");
   if (h.snapshots_offset > uint64_t(INT64_MAX) - uint64_t(h.nb_snapshots) * 40)
@@ -264,8 +267,9 @@ Result<Qcow2Header> read_qcow2_header(const Source& src) {
                      " bytes, longer than 1023 or past the first cluster");
     if (h.backing_file_offset + h.backing_file_size > src.size())
       return corrupt(n + ": backing file name lies past the end of the file");
-    h.backing_file.assign(first.begin() + long(h.backing_file_offset),
-                          first.begin() + long(h.backing_file_offset + h.backing_file_size));
+    // Empty once cut at its first NUL: no backing file, as in qemu.
+    h.backing_file =
+        c_string(std::span<const uint8_t>(first).subspan(h.backing_file_offset, h.backing_file_size));
   }
   QF_TRY(validate(src, h));
   QF_TRY(check_snapshots(src, h));

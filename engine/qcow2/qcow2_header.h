@@ -71,6 +71,38 @@ struct Qcow2Header {
   std::string incompatible_name(unsigned bit) const;
 };
 
+// Index arithmetic, named and computed as in qemu's block/qcow2.h.
+inline uint64_t offset_into_cluster(const Qcow2Header& h, uint64_t offset) {
+  return offset & (h.cluster_size() - 1);
+}
+inline uint64_t start_of_cluster(const Qcow2Header& h, uint64_t offset) {
+  return offset & ~(h.cluster_size() - 1);
+}
+inline uint64_t size_to_clusters(const Qcow2Header& h, uint64_t size) {
+  return (size + h.cluster_size() - 1) >> h.cluster_bits;
+}
+// L1 entries needed for a virtual disk of `size` bytes.
+inline uint64_t size_to_l1(const Qcow2Header& h, uint64_t size) {
+  const unsigned shift = h.cluster_bits + h.l2_bits();
+  return (size + (uint64_t{1} << shift) - 1) >> shift;
+}
+inline uint64_t offset_to_l1_index(const Qcow2Header& h, uint64_t offset) {
+  return offset >> (h.l2_bits() + h.cluster_bits);
+}
+inline uint64_t offset_to_l2_index(const Qcow2Header& h, uint64_t offset) {
+  return (offset >> h.cluster_bits) & (h.l2_entries() - 1);
+}
+inline unsigned subclusters_per_cluster(const Qcow2Header& h) {
+  return 1u << (h.cluster_bits - h.subcluster_bits());
+}
+inline unsigned offset_to_sc_index(const Qcow2Header& h, uint64_t offset) {
+  return unsigned(offset >> h.subcluster_bits()) & (subclusters_per_cluster(h) - 1);
+}
+// Guest bytes one L2 table maps (one L1 entry's span).
+inline uint64_t l1_entry_span(const Qcow2Header& h) {
+  return uint64_t{1} << (h.cluster_bits + h.l2_bits());
+}
+
 // True when the first bytes carry the QCOW2 magic (format probing).
 bool has_qcow2_magic(const Source& src);
 

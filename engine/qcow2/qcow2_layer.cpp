@@ -3,11 +3,13 @@
 // one L2 table.
 #include "engine/qcow2/qcow2_layer.h"
 
+#include <bit>
 #include <cinttypes>
 #include <unordered_set>
 
 #include "io/base/debug.h"
 #include "io/base/endian.h"
+#include "io/base/text.h"
 #include "engine/qcow2/l2_cache.h"
 #include "engine/qcow2/l2_entry.h"
 #include "engine/qcow2/qcow2_refcount.h"
@@ -16,13 +18,12 @@
 namespace qflash {
 namespace {
 
-constexpr uint64_t kL2CacheBudget = 32u << 20;
-
-std::string hex(uint64_t v) {
-  char buf[24];
-  std::snprintf(buf, sizeof buf, "0x%" PRIx64, v);
-  return buf;
-}
+// An L2 table is read and cached in slices of at most this size, as qemu's
+// l2-cache-entry-size allows: a 2 MiB-cluster image's 2 MiB tables then do
+// not each cost 2 MiB of cache, and a slice still maps 8192 clusters.
+constexpr uint64_t kMaxL2Slice = 64u << 10;
+// The L2 cache of a layer opened on its own; a chain sets its share.
+constexpr uint64_t kDefaultL2Budget = 32u << 20;
 
 class Qcow2Layer final : public Layer {
  public:
@@ -31,7 +32,7 @@ class Qcow2Layer final : public Layer {
         h_(std::move(h)),
         l1_(std::move(l1)),
         data_(data ? std::move(data) : src_),
-        cache_(h_.cluster_size(), kL2CacheBudget) {}
+        cache_(std::min(h_.cluster_size(), kMaxL2Slice), kDefaultL2Budget) {}
 
   const Source& source() const override { return *src_; }
   // qemu keeps whole 512-byte sectors of a size that is not a multiple.
@@ -42,6 +43,7 @@ class Qcow2Layer final : public Layer {
     return h_.backing_file.empty() ? std::string() : src_->resolve(h_.backing_file);
   }
   std::string backing_format() const override { return h_.backing_format.value_or(""); }
+  void set_cache_budget(uint64_t bytes) override { cache_.set_budget(bytes); }
   const Qcow2Header& header() const { return h_; }
   bool map_recurses() override {
     if (!prealloc_checked_) {
@@ -57,11 +59,13 @@ class Qcow2Layer final : public Layer {
   Status validate() override;
 
  private:
-  Result<L2Cache::Table> l2_table(uint64_t l1_index, uint64_t guest);
-  L2Entry entry(const std::vector<uint64_t>& t, uint64_t i) const {
-    return h_.extended_l2() ? L2Entry{t[2 * i], t[2 * i + 1]} : L2Entry{t[i], 0};
+  uint64_t slice_entries() const { return cache_.slice_bytes() / h_.l2_entry_size(); }
+  Result<uint64_t> l2_table_offset(uint64_t l1_index, uint64_t guest) const;
+  L2Entry entry(const std::vector<uint64_t>& slice, uint64_t i) const {
+    return h_.extended_l2() ? L2Entry{slice[2 * i], slice[2 * i + 1]} : L2Entry{slice[i], 0};
   }
-  Status check_entry(const L2Entry& e, uint64_t guest);
+  // `at`: the entry's own host offset, for the message.
+  Status check_entry(const L2Entry& e, uint64_t guest, uint64_t at);
   Error bad(uint64_t guest, const std::string& what) const {
     return corrupt(src_->name() + ": " + what + " (guest offset " + std::to_string(guest) + ")");
   }
@@ -74,84 +78,92 @@ class Qcow2Layer final : public Layer {
   bool prealloc_checked_ = false, metadata_prealloc_ = false;
 };
 
-Result<L2Cache::Table> Qcow2Layer::l2_table(uint64_t l1_index, uint64_t guest) {
+// The table's host offset, checked to hold a whole table inside the file.
+Result<uint64_t> Qcow2Layer::l2_table_offset(uint64_t l1_index, uint64_t guest) const {
   const uint64_t off = l1_[l1_index] & kL1OffsetMask;
-  if (off & (h_.cluster_size() - 1))
+  const uint64_t file = src_->size();
+  if (offset_into_cluster(h_, off))
     return bad(guest, "L2 table offset " + hex(off) + " is not cluster-aligned");
-  if (off > src_->size() || src_->size() - off < h_.cluster_size())
-    return bad(guest, "L2 table at " + hex(off) + " lies past the end of the file (truncated?)");
-  return cache_.get(*src_, off);
+  if (off >= file)
+    return bad(guest, "L2 table at " + hex(off) + " lies past the end of the file (" +
+                          std::to_string(file) + " bytes; truncated?)");
+  if (file - off < h_.cluster_size())
+    return bad(guest, "L2 table at " + hex(off) + " (" + std::to_string(h_.cluster_size()) +
+                          " bytes) is cut short by the end of the file at " + hex(file) +
+                          " (truncated?)");
+  return off;
 }
 
-Status Qcow2Layer::check_entry(const L2Entry& e, uint64_t guest) {
+Status Qcow2Layer::check_entry(const L2Entry& e, uint64_t guest, uint64_t at) {
   const bool external = h_.has_data_file();
-  const unsigned n_sc = h_.extended_l2() ? 32 : 1;
-  for (unsigned sc = 0; sc < n_sc; ++sc) {
-    switch (e.type(h_.extended_l2(), external, sc)) {
-      case SubclusterType::Invalid:
-        return bad(guest, "L2 entry has a subcluster both allocated and zero");
-      case SubclusterType::Compressed: {
-        if (external) return bad(guest, "compressed cluster in an image with an external data file");
-        auto ref = compressed_ref(e.word, h_.cluster_bits);
-        if (ref.host >= data_->size())
-          return bad(guest, "compressed cluster at " + hex(ref.host) +
-                                " lies past the end of the file (truncated?)");
-        return {};
-      }
-      case SubclusterType::Normal:
-      case SubclusterType::ZeroAlloc:
-      case SubclusterType::UnallocatedAlloc: {
-        const uint64_t host = e.word & kL2OffsetMask;
-        if (host & (h_.cluster_size() - 1))
-          return bad(guest, "cluster offset " + hex(host) + " is not cluster-aligned");
-        if (external && h_.data_file_raw() && host != (guest & ~(h_.cluster_size() - 1)))
-          return bad(guest, "cluster offset " + hex(host) +
-                                " differs from the guest offset, but data_file_raw is set");
-        if (host >= data_->size() &&
-            e.type(h_.extended_l2(), external, sc) == SubclusterType::Normal)
-          return bad(guest, "data cluster at " + hex(host) + " lies past the end of " +
-                                data_->name() + " (truncated?)");
-        break;
-      }
-      default:
-        break;
-    }
+  const std::string where = "L2 entry at " + hex(at);
+  if (e.word & kL2Compressed) {
+    if (external) return bad(guest, "compressed cluster in an image with an external data file");
+    auto ref = compressed_ref(e.word, h_.cluster_bits);
+    if (ref.host >= data_->size())
+      return bad(guest, "compressed cluster at " + hex(ref.host) +
+                            " lies past the end of the file (truncated?)");
+    return {};
   }
+  const bool cluster = e.has_cluster(h_.extended_l2(), external);
+  bool reads_data = !(e.word & kL2Zero);
+  if (h_.extended_l2()) {
+    const uint32_t alloc = uint32_t(e.bitmap), zero = uint32_t(e.bitmap >> 32);
+    if (!cluster && alloc)
+      return bad(guest, where + " has no cluster, but its bitmap marks subcluster " +
+                            std::to_string(std::countr_zero(alloc)) + " allocated");
+    if (cluster && (alloc & zero))
+      return bad(guest, where + " marks subcluster " + std::to_string(std::countr_zero(alloc & zero)) +
+                            " both allocated and zero");
+    reads_data = alloc != 0;
+  }
+  if (!cluster) return {};
+  const uint64_t host = e.word & kL2OffsetMask;
+  if (offset_into_cluster(h_, host))
+    return bad(guest, "cluster offset " + hex(host) + " is not cluster-aligned");
+  if (external && h_.data_file_raw() && host != start_of_cluster(h_, guest))
+    return bad(guest, "cluster offset " + hex(host) +
+                          " differs from the guest offset, but data_file_raw is set");
+  // An external data file need not reach the end of what it maps: qemu
+  // reads past its end as zeros. The image file itself must hold its data.
+  if (!external && reads_data && host >= data_->size())
+    return bad(guest, "data cluster at " + hex(host) + " lies past the end of " + data_->name() +
+                          " (truncated?)");
   return {};
 }
 
 Result<LayerStatus> Qcow2Layer::status(uint64_t guest, uint64_t max) {
-  const unsigned cb = h_.cluster_bits;
-  const unsigned l2b = h_.l2_bits();
-  const uint64_t l1_index = guest >> (cb + l2b);
-  const uint64_t table_end = (l1_index + 1) << (cb + l2b);
-  max = std::min(max, table_end - guest);
+  const uint64_t l1_index = offset_to_l1_index(h_, guest);
+  const uint64_t table_guest = l1_index * l1_entry_span(h_);
 
   LayerStatus st;
   st.file = data_.get();
   if ((l1_[l1_index] & kL1OffsetMask) == 0) {
-    st.length = max;
+    st.length = std::min(max, table_guest + l1_entry_span(h_) - guest);
     debug("%s: guest %" PRIu64 ": no L2 table (L1[%" PRIu64 "] = 0)", src_->name().c_str(), guest,
           l1_index);
     return st;
   }
-  QF_ASSIGN(auto table, l2_table(l1_index, guest));
-  const unsigned scb = h_.subcluster_bits();
-  const uint64_t sc_size = uint64_t{1} << scb;
+  QF_ASSIGN(const uint64_t table, l2_table_offset(l1_index, guest));
+  // One slice at a time, as qemu does: a run ends at the end of its slice.
+  const uint64_t first = offset_to_l2_index(h_, guest) & ~(slice_entries() - 1);
+  max = std::min(max, table_guest + ((first + slice_entries()) << h_.cluster_bits) - guest);
+  const uint64_t slice_at = table + first * h_.l2_entry_size();
+  QF_ASSIGN(auto slice, cache_.get(*src_, slice_at));
   const bool ext = h_.extended_l2(), external = h_.has_data_file();
 
-  uint64_t i = (guest >> cb) & (h_.l2_entries() - 1);
-  unsigned sc = unsigned((guest >> scb) & ((uint64_t{1} << (cb - scb)) - 1));
-  L2Entry e = entry(*table, i);
-  QF_TRY(check_entry(e, guest));
-  const SubclusterType type = e.type(ext, external, sc);
+  uint64_t i = offset_to_l2_index(h_, guest) - first;
+  L2Entry e = entry(*slice, i);
+  QF_TRY(check_entry(e, start_of_cluster(h_, guest), slice_at + i * h_.l2_entry_size()));
+  const SubclusterType type = e.type(ext, external, offset_to_sc_index(h_, guest));
   debug("%s: guest %" PRIu64 ": L1[%" PRIu64 "] L2[%" PRIu64 "] = %016" PRIx64 " %016" PRIx64
         " subcluster %u type %d",
-        src_->name().c_str(), guest, l1_index, i, e.word, e.bitmap, sc, int(type));
+        src_->name().c_str(), guest, l1_index, first + i, e.word, e.bitmap,
+        offset_to_sc_index(h_, guest), int(type));
 
-  const uint64_t in_cluster = guest & (h_.cluster_size() - 1);
+  const uint64_t in_cluster = offset_into_cluster(h_, guest);
   if (type == SubclusterType::Compressed) {
-    auto ref = compressed_ref(e.word, cb);
+    auto ref = compressed_ref(e.word, h_.cluster_bits);
     st.kind = LayerStatus::Kind::Compressed;
     st.length = std::min(max, h_.cluster_size() - in_cluster);
     st.host = ref.host;
@@ -169,24 +181,22 @@ Result<LayerStatus> Qcow2Layer::status(uint64_t guest, uint64_t max) {
   }
   st.offset_valid = type == SubclusterType::Normal || type == SubclusterType::ZeroAlloc ||
                     type == SubclusterType::UnallocatedAlloc;
-  const uint64_t host0 = e.word & kL2OffsetMask;
-  st.host = st.offset_valid ? host0 + in_cluster : 0;
+  st.host = st.offset_valid ? (e.word & kL2OffsetMask) + in_cluster : 0;
 
   // Extend over following subclusters and clusters of the same type (and,
   // where the host offset matters, contiguous on the host).
-  uint64_t end = ((guest >> scb) + 1) << scb;
+  const uint64_t sc_size = uint64_t{1} << h_.subcluster_bits();
+  uint64_t end = (guest | (sc_size - 1)) + 1;
   while (end - guest < max) {
-    uint64_t ni = (end >> cb) & (h_.l2_entries() - 1);
+    const uint64_t ni = offset_to_l2_index(h_, end) - first;
     if (ni != i) {
-      if (ni == 0) break;  // next L2 table
       i = ni;
-      e = entry(*table, i);
-      QF_TRY(check_entry(e, end));
+      e = entry(*slice, i);
+      QF_TRY(check_entry(e, end, slice_at + i * h_.l2_entry_size()));
     }
-    unsigned nsc = unsigned((end >> scb) & ((uint64_t{1} << (cb - scb)) - 1));
-    if (e.type(ext, external, nsc) != type) break;
+    if (e.type(ext, external, offset_to_sc_index(h_, end)) != type) break;
     if (st.offset_valid &&
-        (e.word & kL2OffsetMask) + (end & (h_.cluster_size() - 1)) != st.host + (end - guest))
+        (e.word & kL2OffsetMask) + offset_into_cluster(h_, end) != st.host + (end - guest))
       break;
     end += sc_size;
   }
@@ -200,18 +210,26 @@ Status Qcow2Layer::validate() {
   // host == guest rule), and a crafted image could otherwise point millions
   // of L1 entries at one table.
   std::unordered_set<uint64_t> checked;
-  const uint64_t span = uint64_t{1} << (h_.cluster_bits + h_.l2_bits());
-  for (uint64_t l1i = 0; l1i * span < h_.size; ++l1i) {
+  const uint64_t span = l1_entry_span(h_);
+  const uint64_t entries = std::min(h_.l2_entries(), slice_entries());
+  for (uint64_t l1i = 0; l1i < size_to_l1(h_, h_.size); ++l1i) {
     const uint64_t off = l1_[l1i] & kL1OffsetMask;
     if (off == 0 || checked.count(off)) continue;
-    QF_ASSIGN(auto table, l2_table(l1i, l1i * span));
-    uint64_t i = 0;
-    for (; i < h_.l2_entries(); ++i) {
-      const uint64_t guest = l1i * span + (i << h_.cluster_bits);
-      if (guest >= h_.size) break;
-      QF_TRY(check_entry(entry(*table, i), guest));
+    QF_ASSIGN(const uint64_t table, l2_table_offset(l1i, l1i * span));
+    bool whole = true;
+    for (uint64_t first = 0; whole && first < h_.l2_entries(); first += entries) {
+      const uint64_t slice_at = table + first * h_.l2_entry_size();
+      QF_ASSIGN(auto slice, cache_.get(*src_, slice_at));
+      for (uint64_t i = 0; i < entries; ++i) {
+        const uint64_t guest = l1i * span + ((first + i) << h_.cluster_bits);
+        if (guest >= h_.size) {
+          whole = false;
+          break;
+        }
+        QF_TRY(check_entry(entry(*slice, i), guest, slice_at + i * h_.l2_entry_size()));
+      }
     }
-    if (i == h_.l2_entries() && !h_.data_file_raw()) checked.insert(off);
+    if (whole && !h_.data_file_raw()) checked.insert(off);
   }
   return {};
 }
@@ -250,8 +268,8 @@ Result<std::unique_ptr<Layer>> open_qcow2_layer(SourcePtr src, const SourceOptio
     }
     if (!opened)
       return Error{opened.error().kind,
-                   src->name() + ": external data file '" + *h.data_file + "' (looked for " +
-                       redact_url(path) + "): " + opened.error().message,
+                   printable(src->name() + ": external data file '" + *h.data_file +
+                             "' (looked for " + redact_url(path) + "): " + opened.error().message),
                    opened.error().err};
     data = std::move(opened).value();
   }

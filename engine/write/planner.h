@@ -48,6 +48,9 @@ struct ChunkPlan {
   std::vector<Span64> holes, writes;
   std::vector<PlannedRead> reads;
   std::vector<PlannedDecode> decodes;
+  // Bytes of the side buffer: at most the larger of `length` and the sum of
+  // the chunk's compressed stream sizes (gaps read between streams are paid
+  // for by what the streams leave of `length`).
   uint64_t side_bytes = 0;
   // Some extent comes from a source without a descriptor (e.g. HTTP): the
   // chunk's reads are then made on a worker with Source::read_at instead.
@@ -59,7 +62,8 @@ struct ChunkPlan {
 // Zero runs shorter than this are written as zeros with their neighbours.
 inline constexpr uint64_t kMinHole = 256 * 1024;
 
-// Streams closer than this on the host are read as one (the gap is read too).
+// Streams closer than this on the host are read as one (the gap is read
+// too), while the gaps of a chunk add up to no more than its length leaves.
 inline constexpr uint64_t kCoalesceGap = 64 * 1024;
 
 // Fills `plan` (cleared first) for the chunk at `guest` from `extents`,

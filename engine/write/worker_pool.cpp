@@ -5,6 +5,8 @@
 
 #include <algorithm>
 
+#include "io/base/out_of_memory.h"
+
 namespace qflash {
 
 Result<std::unique_ptr<WorkerPool>> WorkerPool::create(unsigned threads) {
@@ -47,7 +49,7 @@ void WorkerPool::run() {
     auto [tag, job] = std::move(jobs_.front());
     jobs_.pop_front();
     lock.unlock();
-    Status st = job(dec);
+    Status st = catch_bad_alloc("worker job", [&] { return job(dec); });
     lock.lock();
     done_.push_back({tag, std::move(st)});
     const uint64_t one = 1;

@@ -128,6 +128,7 @@ int flash(const char* prog, FlashRequest& req) {
     return run.exit_status;
   };
 
+  req.source.cache_bytes = chain_cache_budget(req.write.memory);
   auto chain = Chain::open(req.image, req.source);
   if (!chain) return refuse(chain.error());
   run.virtual_size = chain->size();

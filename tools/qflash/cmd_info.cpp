@@ -4,6 +4,7 @@
 #include "engine/chain/chain.h"
 #include "engine/qcow2/qcow2_header.h"
 #include "engine/qcow2/qcow2_layer.h"
+#include "io/base/text.h"
 #include "tools/cli/cli.h"
 #include "tools/cli/options.h"
 #include "tools/qflash/commands.h"
@@ -45,13 +46,13 @@ void print_human(const Chain& chain) {
     std::string f;
     for (const auto& s : features(*h)) f += (f.empty() ? "" : ", ") + s;
     std::printf("features: %s\n", f.empty() ? "none" : f.c_str());
-    if (h->data_file) std::printf("data file: %s\n", h->data_file->c_str());
+    if (h->data_file) std::printf("data file: %s\n", printable(*h->data_file).c_str());
     std::printf("snapshots: %u\n", h->nb_snapshots);
   }
   std::printf("backing chain:\n");
   for (size_t d = 0; d < chain.depth(); ++d) {
     const Layer& l = chain.layer(d);
-    std::printf("  %zu  %s (%s, %s)\n", d, l.source().name().c_str(), l.format(),
+    std::printf("  %zu  %s (%s, %s)\n", d, printable(l.source().name()).c_str(), l.format(),
                 human_size(l.size()).c_str());
   }
 }
