@@ -96,7 +96,6 @@ Result<uint64_t> Qcow2Layer::l2_table_offset(uint64_t l1_index, uint64_t guest) 
 
 Status Qcow2Layer::check_entry(const L2Entry& e, uint64_t guest, uint64_t at) {
   const bool external = h_.has_data_file();
-  const std::string where = "L2 entry at " + hex(at);
   if (e.word & kL2Compressed) {
     if (external) return bad(guest, "compressed cluster in an image with an external data file");
     auto ref = compressed_ref(e.word, h_.cluster_bits);
@@ -110,10 +109,12 @@ Status Qcow2Layer::check_entry(const L2Entry& e, uint64_t guest, uint64_t at) {
   if (h_.extended_l2()) {
     const uint32_t alloc = uint32_t(e.bitmap), zero = uint32_t(e.bitmap >> 32);
     if (!cluster && alloc)
-      return bad(guest, where + " has no cluster, but its bitmap marks subcluster " +
+      return bad(guest, "L2 entry at " + hex(at) +
+                            " has no cluster, but its bitmap marks subcluster " +
                             std::to_string(std::countr_zero(alloc)) + " allocated");
     if (cluster && (alloc & zero))
-      return bad(guest, where + " marks subcluster " + std::to_string(std::countr_zero(alloc & zero)) +
+      return bad(guest, "L2 entry at " + hex(at) + " marks subcluster " +
+                            std::to_string(std::countr_zero(alloc & zero)) +
                             " both allocated and zero");
     reads_data = alloc != 0;
   }
