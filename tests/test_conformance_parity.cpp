@@ -13,13 +13,6 @@
 namespace qflash::test {
 namespace {
 
-uint64_t read_be(const std::string& path, uint64_t offset, int bytes) {
-  const auto b = read_file(path);
-  uint64_t v = 0;
-  for (int i = 0; i < bytes; ++i) v = v << 8 | b.at(offset + i);
-  return v;
-}
-
 class ShortDataFile : public ::testing::TestWithParam<const char*> {};
 
 // qemu-img create starts the data file empty and it need not be written to
@@ -57,8 +50,8 @@ class BackingName : public ::testing::Test {
     must("cd " + quote(dir.path()) +
          " && qemu-img create -q -f qcow2 -b b.qcow2 -F qcow2 t.qcow2 2M");
     qemu_io(top, {"write -P 0x42 512k 64k"});
-    name_at = read_be(top, 8, 8);
-    name_size = uint32_t(read_be(top, 16, 4));
+    name_at = read_be64(top, 8);
+    name_size = read_be32(top, 16);
     ASSERT_EQ(name_size, 7u);
   }
   ScratchDir dir;

@@ -162,15 +162,9 @@ TEST(EngineTargets, CorruptCompressedClusterFailsTheRunNamingTheGuestOffset) {
   // The stream of the cluster at 3 MiB (real program bytes, so compressed),
   // found through the L1 and L2 tables: qemu-img map hides its host offset.
   const uint64_t guest = 3u << 20;
-  const auto header = read_range(dir / "img.qcow2", 0, 104);
-  auto be64 = [](const uint8_t* p) {
-    uint64_t v = 0;
-    for (int i = 0; i < 8; ++i) v = v << 8 | p[i];
-    return v;
-  };
-  const uint64_t l1 = be64(header.data() + 40);
-  const uint64_t l2 = be64(read_range(dir / "img.qcow2", l1, 8).data()) & 0x00fffffffffffe00ull;
-  const uint64_t entry = be64(read_range(dir / "img.qcow2", l2 + guest / 65536 * 8, 8).data());
+  const uint64_t l1 = read_be64(dir / "img.qcow2", 40);
+  const uint64_t l2 = read_be64(dir / "img.qcow2", l1) & 0x00fffffffffffe00ull;
+  const uint64_t entry = read_be64(dir / "img.qcow2", l2 + guest / 65536 * 8);
   ASSERT_TRUE(entry >> 62 & 1) << "the cluster at 3 MiB should be compressed";
   const uint64_t host = entry & ((1ull << 54) - 1);  // 64 KiB clusters: 54 offset bits
   patch_file(dir / "img.qcow2", host, std::vector<uint8_t>(64, 0xa5));

@@ -153,9 +153,7 @@ TEST_F(MalformedHeader, EmptySnapshotTableUnaligned) {
 
 TEST_F(MalformedHeader, SnapshotExtraDataTooLarge) {
   must("qemu-img snapshot -c one " + img);
-  const auto b = read_file(img);
-  uint64_t off = 0;
-  for (int i = 0; i < 8; ++i) off = off << 8 | b[kSnapshotsOffset + i];
+  const uint64_t off = read_be64(img, kSnapshotsOffset);
   patch_be32(img, off + 36, 4096);
   EXPECT_EQ(run("qemu-img info " + img).status, 1) << "qemu-img refuses it too";
   expect_refused(img, {"snapshot 0", "extra data"});

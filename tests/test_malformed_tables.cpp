@@ -10,13 +10,6 @@
 namespace qflash::test {
 namespace {
 
-uint64_t read_be64(const std::string& path, uint64_t offset) {
-  const auto b = read_file(path);
-  uint64_t v = 0;
-  for (int i = 0; i < 8; ++i) v = v << 8 | b.at(offset + i);
-  return v;
-}
-
 constexpr uint64_t kCopied = 1ull << 63, kCompressed = 1ull << 62;
 constexpr uint64_t kOffsetMask = 0x00fffffffffffe00ull;
 

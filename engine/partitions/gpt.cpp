@@ -25,10 +25,6 @@ struct GptHeader {
 
 uint32_t crc32(std::span<const uint8_t> b) { return libdeflate_crc32(0, b.data(), b.size()); }
 
-std::string sectors_text(uint64_t a, uint64_t b) {
-  return "sectors " + std::to_string(a) + "-" + std::to_string(b);
-}
-
 // Reads and checks the header at `lba`; errors say what is wrong without
 // the disk name (the caller joins primary and backup reasons).
 Result<GptHeader> load_header(const Disk& disk, uint32_t ss, uint64_t lba) {

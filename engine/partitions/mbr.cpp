@@ -24,10 +24,6 @@ MbrEntry entry(std::span<const uint8_t> sector, int i) {
   return {e[0], e[4], load_le32(e + 8), load_le32(e + 12)};
 }
 
-std::string range(uint64_t first, uint64_t last) {
-  return "sectors " + std::to_string(first) + "-" + std::to_string(last);
-}
-
 Partition make_partition(unsigned number, const MbrEntry& e, uint64_t first, uint32_t ss,
                          uint32_t disk_id) {
   Partition p;
@@ -81,7 +77,8 @@ Status read_mbr(const Disk& disk, std::span<const uint8_t> sector0, uint32_t ss,
     const unsigned n = unsigned(i + 1);
     if (e.start == 0 || e.start + e.count > sectors)
       return disk.corrupt("MBR partition " + std::to_string(n) + " (" +
-                          range(e.start, e.start + e.count - 1) + ") lies outside the disk (" +
+                          sectors_text(e.start, e.start + e.count - 1) +
+                          ") lies outside the disk (" +
                           std::to_string(sectors) + " sectors of " + std::to_string(ss) +
                           " bytes)");
     table.partitions.push_back(make_partition(n, e, e.start, ss, disk_id));
@@ -118,9 +115,9 @@ Status read_mbr(const Disk& disk, std::span<const uint8_t> sector0, uint32_t ss,
             first + e.count - 1 > ext.last_sector)
           return disk.corrupt(std::string(link ? "EBR link" : "logical partition") +
                               " in the EBR at sector " + std::to_string(lba) + " (" +
-                              range(first, first + e.count - 1) +
+                              sectors_text(first, first + e.count - 1) +
                               ") lies outside extended partition " + std::to_string(ext.number) +
-                              " (" + range(ext.first_sector, ext.last_sector) + ")");
+                              " (" + sectors_text(ext.first_sector, ext.last_sector) + ")");
         if (link) {
           if (!next) next = first;
         } else {

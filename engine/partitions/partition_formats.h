@@ -7,6 +7,7 @@
 #include <cstring>
 #include <span>
 #include <string>
+#include <string>
 #include <vector>
 
 #include "engine/partitions/partitions.h"
@@ -34,6 +35,11 @@ inline uint64_t load_le64(const uint8_t* p) {
   uint64_t v;
   std::memcpy(&v, p, 8);
   return v;
+}
+
+// "sectors 2048-4095", for messages about a range of either table.
+inline std::string sectors_text(uint64_t first, uint64_t last) {
+  return "sectors " + std::to_string(first) + "-" + std::to_string(last);
 }
 
 inline constexpr size_t kMbrEntries = 446;  // four 16-byte entries

@@ -94,6 +94,19 @@ void patch_be64(const std::string& path, uint64_t offset, uint64_t v) {
   patch_be32(path, offset + 4, uint32_t(v));
 }
 
+uint64_t read_be64(const std::string& path, uint64_t offset) {
+  return uint64_t(read_be32(path, offset)) << 32 | read_be32(path, offset + 4);
+}
+
+uint32_t read_be32(const std::string& path, uint64_t offset) {
+  std::ifstream f(path, std::ios::binary);
+  uint8_t b[4] = {};
+  f.seekg(std::streamoff(offset));
+  f.read(reinterpret_cast<char*>(b), 4);
+  EXPECT_TRUE(f) << path << ": cannot read 4 bytes at " << offset;
+  return uint32_t(b[0]) << 24 | uint32_t(b[1]) << 16 | uint32_t(b[2]) << 8 | b[3];
+}
+
 void qemu_raw(const std::string& image, const std::string& raw) {
   must("qemu-img convert -O raw " + quote(image) + " " + quote(raw));
 }

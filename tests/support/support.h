@@ -50,6 +50,9 @@ void patch_file(const std::string& path, uint64_t offset, const std::vector<uint
 void flip_byte(const std::string& path, uint64_t offset);
 void patch_be32(const std::string& path, uint64_t offset, uint32_t value);
 void patch_be64(const std::string& path, uint64_t offset, uint64_t value);
+// Big-endian values of a file (image header fields, table entries).
+uint32_t read_be32(const std::string& path, uint64_t offset);
+uint64_t read_be64(const std::string& path, uint64_t offset);
 
 // qemu-img convert -O raw of `image` into `raw` (the oracle).
 void qemu_raw(const std::string& image, const std::string& raw);
