@@ -94,7 +94,8 @@ void expect_target_refused(const std::string& command_prefix, const std::string&
   const std::vector<uint8_t> known(8192, 0xee);
   write_file(target, known);
   for (const std::string& t : {target, missing}) {
-    CommandResult r = run(command_prefix + qflash_bin() + " write " + quote(image) + " " + quote(t));
+    CommandResult r =
+        run(command_prefix + qflash_bin() + " write " + quote(image) + " " + quote(t));
     EXPECT_EQ(r.status, 1) << r.err;
     EXPECT_NE(r.err.find(fault), std::string::npos) << r.err;
   }

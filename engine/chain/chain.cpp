@@ -92,8 +92,8 @@ Result<Chain> Chain::open_chain(const std::string& name, const SourceOptions& ch
     if (format == "qcow2" && !next.empty()) {
       auto probe = open_source(next, options);
       if (probe && !has_qcow2_magic(**probe))
-        return in_chain(redact_url(name), corrupt(referrer + ": backing file " + printable(redact_url(next)) +
-                                      " is declared qcow2 but is not"));
+        return in_chain(redact_url(name), corrupt(referrer + ": backing file " + redact_url(next) +
+                                                  " is declared qcow2 but is not"));
     }
     chain.layers_.push_back(std::move(layer).value());
     if (next.empty()) break;

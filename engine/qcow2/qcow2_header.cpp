@@ -268,8 +268,8 @@ Result<Qcow2Header> read_qcow2_header(const Source& src) {
     if (h.backing_file_offset + h.backing_file_size > src.size())
       return corrupt(n + ": backing file name lies past the end of the file");
     // Empty once cut at its first NUL: no backing file, as in qemu.
-    h.backing_file =
-        c_string(std::span<const uint8_t>(first).subspan(h.backing_file_offset, h.backing_file_size));
+    h.backing_file = c_string(
+        std::span<const uint8_t>(first).subspan(h.backing_file_offset, h.backing_file_size));
   }
   QF_TRY(validate(src, h));
   QF_TRY(check_snapshots(src, h));
