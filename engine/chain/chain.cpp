@@ -61,9 +61,9 @@ Result<Chain> Chain::open_chain(const std::string& name, const SourceOptions& ch
   Chain chain;
   std::set<std::string> seen;
   // The depth is known only at the end, and a source sizes its cache when
-  // it is opened: each file takes half of what is left of the sources' half.
+  // it is opened: each file takes half of what is left of the sources' part.
   SourceOptions options = chain_options;
-  uint64_t source_budget = chain_options.cache_bytes / 2;
+  uint64_t source_budget = chain_options.cache_bytes / 4 * 3;
   // The image itself must be QCOW2: a file without the magic is refused
   // rather than taken for raw; only backing files may be raw.
   std::string next = name, format = "qcow2", referrer;
@@ -98,7 +98,7 @@ Result<Chain> Chain::open_chain(const std::string& name, const SourceOptions& ch
     chain.layers_.push_back(std::move(layer).value());
     if (next.empty()) break;
   }
-  const uint64_t l2_share = chain_options.cache_bytes / 2 / chain.layers_.size();
+  const uint64_t l2_share = chain_options.cache_bytes / 4 / chain.layers_.size();
   for (auto& layer : chain.layers_) layer->set_cache_budget(l2_share);
   return chain;
 }

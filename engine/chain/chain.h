@@ -23,10 +23,11 @@ class Chain {
  public:
   // Opens `name` and every backing file it names (relative names against
   // the referring image). Refuses loops, depth > 64 and missing files.
-  // options.cache_bytes is divided between the files of the chain: half for
-  // the sources' own caches, the top image's source taking half of that and
-  // each backing file half of what the one above it took; half for the L2
-  // caches, in equal shares once the depth is known.
+  // options.cache_bytes is divided between the files of the chain: three
+  // quarters for the sources' own caches (HTTP read-ahead wants the most),
+  // the top image's source taking half of that and each backing file half
+  // of what the one above it took; a quarter for the L2 caches, in equal
+  // shares once the depth is known.
   static Result<Chain> open(const std::string& name, const SourceOptions& options = {});
   // One image already open (e.g. in memory, for the fuzzers) that needs no
   // other file: one naming a backing or external data file is refused.
