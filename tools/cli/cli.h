@@ -9,6 +9,7 @@
 
 #include "engine/chain/chain.h"
 #include "io/base/error.h"
+#include "io/base/size.h"
 
 namespace qflash::cli {
 
@@ -19,11 +20,8 @@ enum Exit : int {
   kInterrupted = 130,
 };
 
-// 1536 -> "1.5 KiB"; below 1 KiB in bytes.
-std::string human_size(uint64_t bytes);
-
-// "4096", "64K", "1.5M", "2G", "1T" (powers of 1024; "KiB"/"kB" forms too).
-Result<uint64_t> parse_size(const std::string& text);
+using qflash::human_size;  // io/base/size.h
+using qflash::parse_size;
 
 std::string json_escape(const std::string& s);
 

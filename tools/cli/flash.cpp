@@ -135,12 +135,9 @@ int flash(const char* prog, FlashRequest& req) {
 
   // What each target receives: {guest start, length}; the whole disk, or
   // with --partition the chosen partition.
-  std::vector<std::pair<uint64_t, uint64_t>> ranges(req.targets.size(), {0, chain->size()});
-  if (!req.partitions.numbers.empty()) {
-    auto r = partition_ranges(prog, *chain, req.partitions, req.targets.size());
-    if (!r) return refuse(r.error());
-    ranges = std::move(r).value();
-  }
+  auto partition_ranges = qflash::partition_ranges(*chain, req.partitions, req.targets.size());
+  if (!partition_ranges) return refuse(partition_ranges.error());
+  const auto& ranges = *partition_ranges;
   std::vector<uint64_t> needed;
   for (const auto& r : ranges) needed.push_back(r.second);
 

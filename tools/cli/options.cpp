@@ -6,6 +6,15 @@
 
 namespace qflash::cli {
 
+LogSink stderr_log_sink(const char* prog) {
+  return [prog](LogLevel level, std::string_view line) {
+    if (level == LogLevel::Debug)
+      std::fprintf(stderr, "debug: %.*s\n", int(line.size()), line.data());
+    else
+      std::fprintf(stderr, "%s: warning: %.*s\n", prog, int(line.size()), line.data());
+  };
+}
+
 int parse_options(int argc, char** argv, const char* prog, const char* help,
                   const std::vector<OptionSpec>& specs, std::vector<std::string>& positional) {
   std::vector<option> longopts;
@@ -15,6 +24,7 @@ int parse_options(int argc, char** argv, const char* prog, const char* help,
   longopts.push_back({"debug", no_argument, nullptr, 'd'});
   longopts.push_back({"help", no_argument, nullptr, 'h'});
   longopts.push_back({nullptr, 0, nullptr, 0});
+  set_log_sink(stderr_log_sink(prog), LogLevel::Warning);
   optind = 0;  // reset getopt for this argv
   opterr = 0;
   int c;
@@ -26,7 +36,7 @@ int parse_options(int argc, char** argv, const char* prog, const char* help,
       return 0;
     }
     if (c == 'd') {
-      g_debug = true;
+      set_log_sink(stderr_log_sink(prog), LogLevel::Debug);
       continue;
     }
     if (c == '?' || c == ':') {

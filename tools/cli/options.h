@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "io/base/debug.h"
 #include "io/source.h"
 
 namespace qflash::cli {
@@ -17,6 +18,11 @@ struct OptionSpec {
   bool has_arg;
   std::function<bool(const char* arg)> handle;  // false: bad value (already reported)
 };
+
+// The tools' log sink: warnings as "PROG: warning: ...", debug lines as
+// "debug: ..." on stderr. parse_options sets it for warnings, and for debug
+// lines too on --debug.
+LogSink stderr_log_sink(const char* prog);
 
 // Parses argv; fills `positional`. Returns -1 to go on, else an exit code
 // (0 after --help, 1 after an error). `help` is printed for --help.
