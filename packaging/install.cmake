@@ -24,6 +24,7 @@ install(FILES io/base/error.h io/base/log.h DESTINATION ${CMAKE_INSTALL_INCLUDED
         COMPONENT dev)
 
 # pkg-config: the shared library; --static adds what libqflash.a needs.
+file(RELATIVE_PATH QFLASH_PC_TO_PREFIX /prefix/${CMAKE_INSTALL_LIBDIR}/pkgconfig /prefix)
 configure_file(packaging/qflash.pc.in ${CMAKE_BINARY_DIR}/qflash.pc @ONLY)
 install(FILES ${CMAKE_BINARY_DIR}/qflash.pc DESTINATION ${CMAKE_INSTALL_LIBDIR}/pkgconfig
         COMPONENT dev)
@@ -51,6 +52,7 @@ install(FILES packaging/completions/_qflash DESTINATION ${CMAKE_INSTALL_DATADIR}
 # completions; the programs themselves link libqflash statically) and
 # `libqflash-dev` (headers, libqflash.a, the .so link, pkg-config and CMake files).
 set(CPACK_GENERATOR DEB)
+set(CPACK_PACKAGING_INSTALL_PREFIX /usr)
 set(CPACK_PACKAGE_NAME qflash)
 set(CPACK_PACKAGE_VENDOR "qflash")
 set(CPACK_PACKAGE_CONTACT "qflash maintainers <qflash@localhost>")
@@ -69,7 +71,7 @@ set(CPACK_COMPONENT_TOOLS_DESCRIPTION
 set(CPACK_DEBIAN_DEV_PACKAGE_NAME libqflash-dev)
 set(CPACK_DEBIAN_DEV_PACKAGE_SECTION libdevel)
 set(CPACK_DEBIAN_DEV_PACKAGE_DEPENDS
-    "qflash (= ${PROJECT_VERSION}), liburing-dev, libdeflate-dev, libzstd-dev, libcurl4-openssl-dev, pkg-config")
+    "qflash (= ${PROJECT_VERSION}), liburing-dev, libdeflate-dev, libzstd-dev, libcurl4-openssl-dev, libmount-dev, pkg-config")
 set(CPACK_COMPONENT_DEV_DESCRIPTION
     "qflash library: development files\n <qflash/qflash.h>, libqflash.a, the libqflash.so link, pkg-config and CMake package files.")
 include(CPack)

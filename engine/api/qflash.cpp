@@ -1,7 +1,7 @@
 // The public API (qflash/qflash.h) as a thin layer over the library's own
 // types: Chain, Reader, build_map, the partition parser, open_target,
 // write_image and verify_target. Only conversions live here.
-#include "engine/api/include/qflash/qflash.h"
+#include "qflash/qflash.h"
 
 #include <fcntl.h>
 #include <unistd.h>

@@ -61,14 +61,16 @@ std::string describe_device(const std::string& path) {
   return out;
 }
 
-bool confirm_block_devices(const char* prog, const std::vector<std::string>& devices) {
+bool confirm_block_devices(const char* prog, const std::vector<std::string>& devices,
+                           const std::string& image, uint64_t virtual_size) {
   if (devices.empty()) return true;
   if (!isatty(STDIN_FILENO)) {
     std::fprintf(stderr, "%s: refusing to overwrite block devices without --yes (no terminal to ask)\n",
                  prog);
     return false;
   }
-  std::fprintf(stderr, "These block devices will be overwritten:\n");
+  std::fprintf(stderr, "Writing %s (virtual size %s) overwrites these block devices:\n",
+               image.c_str(), human_size(virtual_size).c_str());
   for (const auto& d : devices) std::fprintf(stderr, "  %s\n", describe_device(d).c_str());
   std::fprintf(stderr, "Type 'yes' to continue: ");
   std::string answer;

@@ -31,9 +31,11 @@ int fail(const char* prog, const Error& error);
 // A block device's size and model for the confirmation prompt.
 std::string describe_device(const std::string& path);
 
-// For targets that are block devices and no --yes: on a terminal, list them
-// and ask; without a terminal, refuse. True when writing may go on.
-bool confirm_block_devices(const char* prog, const std::vector<std::string>& devices);
+// For targets that are block devices and no --yes: on a terminal, name the
+// image and its virtual size, list the devices and ask; without a terminal,
+// refuse. True when writing may go on.
+bool confirm_block_devices(const char* prog, const std::vector<std::string>& devices,
+                           const std::string& image, uint64_t virtual_size);
 
 // The single IMAGE argument of a command that reads an image, opened with
 // its backing chain. On failure prints why (the help for a wrong argument
