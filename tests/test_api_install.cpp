@@ -80,9 +80,10 @@ TEST_F(Installed, PkgConfigStatic) {
   const std::string pc = "PKG_CONFIG_PATH=" + libdir() + "/pkgconfig";
   const std::string exe = *dir_ / "pc_static";
   // Only the static library's directory on the path, so -lqflash cannot pick the .so.
-  must("mkdir -p " + *dir_ + "/static && cp " + libdir() + "/libqflash.a " + *dir_ + "/static/");
-  must(pc + " sh -c 'c++ -std=c++20 -O0 " + quote(kExample) + " -o " + exe + " -L" + *dir_ +
-       "/static $(pkg-config --static --cflags --libs qflash)'");
+  const std::string static_dir = *dir_ / "static";
+  must("mkdir -p " + static_dir + " && cp " + libdir() + "/libqflash.a " + static_dir);
+  must(pc + " sh -c 'c++ -std=c++20 -O0 " + quote(kExample) + " -o " + exe + " -L" + static_dir +
+       " $(pkg-config --static --cflags --libs qflash)'");
   expect_flashes(exe);
 }
 

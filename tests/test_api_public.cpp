@@ -1,7 +1,7 @@
 // The public API (<qflash/qflash.h>) in process: open, info, read, map and
 // partitions of an image against the raw disk it was made from; flash of the
 // whole disk and of one partition with progress, verification and the
-// report; errors as values; the log sink; sizes.
+// report; errors as values; the log sink; sizes; and the example program.
 #include <qflash/qflash.h>
 
 #include <gtest/gtest.h>
@@ -134,7 +134,9 @@ TEST(PublicApi, ErrorsAreValuesAndNothingIsWritten) {
   const std::string overlay = disk.dir / "overlay.qcow2";
   must("qemu-img create -q -f qcow2 -b disk.qcow2 -F qcow2 " + overlay);
   ASSERT_TRUE(Image::open(overlay));
-  auto refused = Image::open(overlay, {.backing = BackingPolicy::Refuse});
+  OpenOptions no_backing;
+  no_backing.backing = BackingPolicy::Refuse;
+  auto refused = Image::open(overlay, no_backing);
   ASSERT_FALSE(refused);
   EXPECT_EQ(refused.error().kind, ErrorKind::Usage);
   EXPECT_NE(refused.error().message.find("disk.qcow2"), std::string::npos);
@@ -145,13 +147,16 @@ TEST(PublicApi, ErrorsAreValuesAndNothingIsWritten) {
   EXPECT_FALSE(image->read(buf, image->size() - 5));
 
   const std::string target = disk.dir / "never.raw";
+  EXPECT_TRUE(check_target(*image, {target, 0}));
+  EXPECT_FALSE(fs::exists(target));  // checking creates nothing
+  Status chardev = check_target(*image, {"/dev/null", 0});
+  ASSERT_FALSE(chardev);
+  EXPECT_EQ(chardev.error().kind, ErrorKind::Target);
+  EXPECT_FALSE(check_target(*image, {target, 9}));
   auto no_such = flash(*image, {{target, 9}}, {});
   ASSERT_FALSE(no_such);
   EXPECT_NE(no_such.error().message.find("no partition 9 (partitions: 1, 2)"), std::string::npos)
       << no_such.error().message;
-  EXPECT_FALSE(fs::exists(target));
-  auto mixed = flash(*image, {{target, 0}, {disk.dir / "p1.raw", 1}}, {});
-  ASSERT_FALSE(mixed);
   EXPECT_FALSE(fs::exists(target));
 }
 
@@ -195,6 +200,21 @@ TEST(PublicApi, LogsOnlyThroughTheSink) {
   ASSERT_TRUE(Image::open(disk.image));
   set_log_sink(nullptr);
   EXPECT_EQ(lines.size(), before);
+}
+
+// tools/example/flash_example.cpp, as built in the tree (on libqflash.so).
+TEST(PublicApi, ExampleProgramFlashesAPartition) {
+  Disk disk;
+  const std::string target = disk.dir / "p1.raw";
+  CommandResult r = run(std::string(QFLASH_BIN_DIR) + "/flash_example " + disk.image + " " +
+                        target + " 1");
+  ASSERT_EQ(r.status, 0) << r.out << r.err;
+  EXPECT_NE(r.out.find("verified"), std::string::npos) << r.out;
+  const auto want = disk.bytes(), got = read_file(target);
+  ASSERT_EQ(got.size(), 4u << 20);
+  EXPECT_TRUE(std::equal(got.begin(), got.end(), want.begin() + 2048 * 512));
+  EXPECT_NE(run(std::string(QFLASH_BIN_DIR) + "/flash_example " + disk.image + " " + target +
+                " 7").status, 0);
 }
 
 TEST(PublicApi, Sizes) {

@@ -4,6 +4,9 @@
 #include "qflash/qflash.h"
 
 #include <fcntl.h>
+#include <linux/fs.h>
+#include <sys/ioctl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -116,20 +119,22 @@ Result<PartitionTableInfo> Image::partitions(uint32_t mbr_sector_size) {
 
 namespace {
 
-// {guest start, length} per target.
+// {guest start, length} per target: the whole disk, or its partition.
 Result<std::vector<std::pair<uint64_t, uint64_t>>> ranges_of(Chain& chain,
                                                              const std::vector<FlashTarget>& targets,
                                                              uint32_t mbr_sector_size) {
+  std::vector<std::pair<uint64_t, uint64_t>> ranges(targets.size(), {0, chain.size()});
   PartitionChoice choice{{}, {.sector_size = mbr_sector_size}};
-  const bool any = std::any_of(targets.begin(), targets.end(),
-                               [](const FlashTarget& t) { return t.partition != 0; });
-  if (any)
-    for (const FlashTarget& t : targets) {
-      if (t.partition == 0)
-        return usage(t.path + ": whole-disk and partition targets cannot share one run");
-      choice.numbers.push_back(t.partition);
+  std::vector<size_t> chosen;  // targets that receive a partition
+  for (size_t i = 0; i < targets.size(); ++i)
+    if (targets[i].partition != 0) {
+      choice.numbers.push_back(targets[i].partition);
+      chosen.push_back(i);
     }
-  return partition_ranges(chain, choice, targets.size());
+  if (chosen.empty()) return ranges;
+  QF_ASSIGN(auto partitions, partition_ranges(chain, choice, chosen.size()));
+  for (size_t k = 0; k < chosen.size(); ++k) ranges[chosen[k]] = partitions[k];
+  return ranges;
 }
 
 }  // namespace
@@ -209,6 +214,29 @@ Result<FlashReport> flash(Image& image, const std::vector<FlashTarget>& targets,
   }
   report.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   return report;
+}
+
+Status check_target(Image& image, const FlashTarget& target, uint32_t mbr_sector_size) {
+  QF_ASSIGN(auto ranges, ranges_of(image.impl_->chain, {target}, mbr_sector_size));
+  const uint64_t needed = ranges[0].second;
+  auto refuse = [&](const std::string& why) {
+    return Error{ErrorKind::Target, target.path + ": " + why + "; refusing to write"};
+  };
+  struct stat st;
+  if (::stat(target.path.c_str(), &st) != 0)
+    return errno == ENOENT ? Status() : io_error("stat " + target.path, errno);
+  if (S_ISREG(st.st_mode)) return {};
+  if (!S_ISBLK(st.st_mode)) return refuse("neither a regular file nor a block device");
+  if (auto busy = block_device_busy(target.path, st.st_rdev); !busy.empty())
+    return Error{ErrorKind::Target, busy + "; refusing to write"};
+  Fd fd(::open(target.path.c_str(), O_RDONLY | O_CLOEXEC));
+  uint64_t size = 0;
+  if (!fd.valid()) return io_error("open " + target.path, errno);
+  if (::ioctl(fd.get(), BLKGETSIZE64, &size) < 0) return io_error("size of " + target.path, errno);
+  if (size < needed)
+    return refuse("the device holds " + std::to_string(size) + " bytes, it must hold " +
+                  std::to_string(needed));
+  return {};
 }
 
 Status verify(Image& image, const FlashTarget& target, uint32_t mbr_sector_size,

@@ -185,6 +185,7 @@ class Image {
   std::unique_ptr<Impl> impl_;
   friend Result<FlashReport> flash(Image&, const std::vector<FlashTarget>&, const FlashOptions&);
   friend Status verify(Image&, const FlashTarget&, uint32_t, const std::atomic<bool>*);
+  friend Status check_target(Image&, const FlashTarget&, uint32_t);
 };
 
 /* ---------------------------------------------------------------------------
@@ -198,9 +199,18 @@ struct FlashTarget {
    * in use as swap or by another driver). */
   std::string path;
   /* 0: the whole virtual disk; N: partition N of the virtual disk, as
-   * Image::partitions() numbers it. */
+   * Image::partitions() numbers it. One run may mix both. */
   unsigned partition = 0;
 };
+
+/* Checks `target` before anything is asked or written, creating nothing: a
+ * block device must hold what it receives (the virtual disk or the
+ * partition) and be neither mounted (nor a partition of it), nor swap, nor
+ * held by another driver; any other path must be a regular file or not
+ * exist yet. OK, or a Target error naming the path and the reason (Usage
+ * for a partition the image does not have). flash() makes the same checks
+ * again when it opens the target. */
+Status check_target(Image& image, const FlashTarget& target, uint32_t mbr_sector_size = 0);
 
 /* How far one target is, passed to FlashOptions::progress. */
 struct FlashProgress {
