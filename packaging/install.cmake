@@ -23,11 +23,13 @@ install(FILES engine/api/include/qflash/qflash.h DESTINATION ${CMAKE_INSTALL_INC
 install(FILES io/base/error.h io/base/log.h DESTINATION ${CMAKE_INSTALL_INCLUDEDIR}/qflash
         COMPONENT dev)
 
-# pkg-config: the shared library; --static adds what libqflash.a needs.
+# pkg-config: qflash (the shared library) and qflash-static (libqflash.a
+# and the libraries it needs).
 file(RELATIVE_PATH QFLASH_PC_TO_PREFIX /prefix/${CMAKE_INSTALL_LIBDIR}/pkgconfig /prefix)
 configure_file(packaging/qflash.pc.in ${CMAKE_BINARY_DIR}/qflash.pc @ONLY)
-install(FILES ${CMAKE_BINARY_DIR}/qflash.pc DESTINATION ${CMAKE_INSTALL_LIBDIR}/pkgconfig
-        COMPONENT dev)
+configure_file(packaging/qflash-static.pc.in ${CMAKE_BINARY_DIR}/qflash-static.pc @ONLY)
+install(FILES ${CMAKE_BINARY_DIR}/qflash.pc ${CMAKE_BINARY_DIR}/qflash-static.pc
+        DESTINATION ${CMAKE_INSTALL_LIBDIR}/pkgconfig COMPONENT dev)
 
 install(EXPORT qflashTargets NAMESPACE qflash:: DESTINATION ${CMAKE_INSTALL_LIBDIR}/cmake/qflash
         COMPONENT dev)
