@@ -68,12 +68,12 @@ set(CPACK_DEBIAN_TOOLS_PACKAGE_SECTION admin)
 # HTTPS images are verified against the system's CA store.
 set(CPACK_DEBIAN_TOOLS_PACKAGE_SHLIBDEPS ON)
 set(CPACK_DEBIAN_TOOLS_PACKAGE_DEPENDS "ca-certificates")
-set(CPACK_COMPONENT_TOOLS_DESCRIPTION
+set(CPACK_DEBIAN_TOOLS_DESCRIPTION
     "write QCOW2 images onto block devices and files\n qflash writes QCOW2 virtual disk images (with backing chains, local or over\n HTTP(S)) onto block devices or files, one image onto many drives at once.")
 set(CPACK_DEBIAN_DEV_PACKAGE_NAME libqflash-dev)
 set(CPACK_DEBIAN_DEV_PACKAGE_SECTION libdevel)
 set(CPACK_DEBIAN_DEV_PACKAGE_DEPENDS
     "qflash (= ${PROJECT_VERSION}), liburing-dev, libdeflate-dev, libzstd-dev, libcurl4-openssl-dev, libmount-dev, pkg-config")
-set(CPACK_COMPONENT_DEV_DESCRIPTION
+set(CPACK_DEBIAN_DEV_DESCRIPTION
     "qflash library: development files\n <qflash/qflash.h>, libqflash.a, the libqflash.so link, pkg-config and CMake package files.")
 include(CPack)
