@@ -48,7 +48,7 @@ if [ ! -f "$build_dir/build.ninja" ] || (($#)) || ((${#options[@]})); then
   cmake -S . -B "$build_dir" -G Ninja -DCMAKE_BUILD_TYPE="${BUILD_TYPE:-Release}" \
         "${options[@]}" "$@" >/dev/null
 fi
-echo "build.sh: building in $build_dir/ (the full build takes about 15 minutes on 2 cores, the tools only about 5)"
+echo "build.sh: building in $build_dir/ (minutes: --tools-only compiles about 50 files, the full build about 100)"
 # On a terminal ninja keeps its progress on one line; elsewhere it stays quiet.
 quiet=(--quiet)
 [ -t 1 ] && quiet=()
