@@ -145,9 +145,10 @@ class Image {
  public:
   /* Opens `name` (a path or an http(s) URL) and every backing and external
    * data file it names (names relative to the file that names them, as qemu
-   * resolves them). Errors: Io (missing or unreadable file, HTTP failure),
-   * Corrupt or Unsupported (the image or a file of its chain), Usage (a
-   * backing file with BackingPolicy::Refuse, a bad header in options). */
+   * resolves them). Errors: Io (missing or unreadable file, HTTP failure,
+   * no CA certificates for an https URL), Corrupt or Unsupported (the image
+   * or a file of its chain; a URL scheme other than http and https), Usage
+   * (a backing or data file with BackingPolicy::Refuse). */
   static Result<Image> open(const std::string& name, const OpenOptions& options = {});
 
   Image(Image&&) noexcept;
