@@ -16,7 +16,7 @@ namespace qflash::test {
 namespace {
 
 // A 16 MiB GPT disk with two partitions of random data, and a compressed
-// QCOW2 image of it.
+// QCOW2 image of it; made once, shared by the tests (each writes its own targets).
 struct Disk {
   ScratchDir dir;
   std::string raw = dir / "disk.raw";
@@ -32,8 +32,16 @@ struct Disk {
   std::vector<uint8_t> bytes() const { return read_file(raw); }
 };
 
-TEST(PublicApi, ReadsInfoMapAndPartitionsLikeTheRawDisk) {
-  Disk disk;
+class PublicApi : public testing::Test {
+ protected:
+  static void SetUpTestSuite() { shared_ = new Disk; }
+  static void TearDownTestSuite() { delete shared_; }
+  static Disk* shared_;
+  Disk& disk = *shared_;
+};
+Disk* PublicApi::shared_ = nullptr;
+
+TEST_F(PublicApi, ReadsInfoMapAndPartitionsLikeTheRawDisk) {
   auto image = Image::open(disk.image);
   ASSERT_TRUE(image) << image.error().message;
   EXPECT_EQ(image->size(), 16u << 20);
@@ -75,8 +83,7 @@ TEST(PublicApi, ReadsInfoMapAndPartitionsLikeTheRawDisk) {
   EXPECT_EQ(hinted->sector_size, 512u);
 }
 
-TEST(PublicApi, FlashesWholeDiskAndPartitionWithProgressAndVerify) {
-  Disk disk;
+TEST_F(PublicApi, FlashesWholeDiskAndPartitionWithProgressAndVerify) {
   auto image = Image::open(disk.image);
   ASSERT_TRUE(image) << image.error().message;
   const auto want = disk.bytes();
@@ -118,8 +125,7 @@ TEST(PublicApi, FlashesWholeDiskAndPartitionWithProgressAndVerify) {
   EXPECT_NE(bad.error().message.find("at offset 12345"), std::string::npos) << bad.error().message;
 }
 
-TEST(PublicApi, ErrorsAreValuesAndNothingIsWritten) {
-  Disk disk;
+TEST_F(PublicApi, ErrorsAreValuesAndNothingIsWritten) {
   auto missing = Image::open(disk.dir / "missing.qcow2");
   ASSERT_FALSE(missing);
   EXPECT_EQ(missing.error().kind, ErrorKind::Io);
@@ -160,8 +166,7 @@ TEST(PublicApi, ErrorsAreValuesAndNothingIsWritten) {
   EXPECT_FALSE(fs::exists(target));
 }
 
-TEST(PublicApi, StopFlagEndsTheRunWithAReport) {
-  Disk disk;
+TEST_F(PublicApi, StopFlagEndsTheRunWithAReport) {
   auto image = Image::open(disk.image);
   ASSERT_TRUE(image);
   std::atomic<bool> stop{true};
@@ -174,8 +179,7 @@ TEST(PublicApi, StopFlagEndsTheRunWithAReport) {
   EXPECT_TRUE(report->targets[0].interrupted);
 }
 
-TEST(PublicApi, LogsOnlyThroughTheSink) {
-  Disk disk;
+TEST_F(PublicApi, LogsOnlyThroughTheSink) {
   std::mutex mutex;
   std::vector<std::string> lines;
   set_log_sink([&](LogLevel level, std::string_view line) {
@@ -203,8 +207,7 @@ TEST(PublicApi, LogsOnlyThroughTheSink) {
 }
 
 // tools/example/flash_example.cpp, as built in the tree (on libqflash.so).
-TEST(PublicApi, ExampleProgramFlashesAPartition) {
-  Disk disk;
+TEST_F(PublicApi, ExampleProgramFlashesAPartition) {
   const std::string target = disk.dir / "p1.raw";
   CommandResult r = run(std::string(QFLASH_BIN_DIR) + "/flash_example " + disk.image + " " +
                         target + " 1");
@@ -217,7 +220,7 @@ TEST(PublicApi, ExampleProgramFlashesAPartition) {
                 " 7").status, 0);
 }
 
-TEST(PublicApi, Sizes) {
+TEST(PublicApiSizes, HumanAndParsed) {
   EXPECT_EQ(human_size(512), "512 B");
   EXPECT_EQ(human_size(1536), "1.5 KiB");
   EXPECT_EQ(human_size(2ull << 30), "2 GiB");
