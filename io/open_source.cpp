@@ -34,12 +34,13 @@ Status check_ca_store(const std::string& url) {
   const char* directory = nullptr;
   curl_easy_getinfo(curl.get(), CURLINFO_CAINFO, &bundle);
   curl_easy_getinfo(curl.get(), CURLINFO_CAPATH, &directory);
-  const bool have_bundle = bundle && ::access(bundle, R_OK) == 0;
-  const bool have_directory = directory && ::access(directory, R_OK | X_OK) == 0;
-  if (have_bundle || have_directory || (!bundle && !directory)) return {};
+  // libcurl fails on a missing bundle file even when the directory exists.
+  const char* missing = bundle ? (::access(bundle, R_OK) == 0 ? nullptr : bundle)
+                               : (directory && ::access(directory, R_OK | X_OK) != 0 ? directory
+                                                                                     : nullptr);
+  if (!missing) return {};
   return Error{ErrorKind::Io,
-               redact_url(url) + ": no CA certificates to check the server with (" +
-                   std::string(bundle ? bundle : directory) +
+               redact_url(url) + ": no CA certificates to check the server with (" + missing +
                    " is missing); install them: apt-get install ca-certificates (Debian, Ubuntu)",
                ENOENT};
 }

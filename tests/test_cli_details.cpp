@@ -1,7 +1,7 @@
 // CLI details a new user meets: --version and -V everywhere, -y, one
 // --output=json spelling on every command (--json its alias), unsupported URL
-// schemes named as such, and a mount point with a space printed as it is
-// (libmount, not mountinfo's \040).
+// schemes named as such, a missing CA store named with its package, and a
+// mount point with a space printed as it is (libmount, not mountinfo's \040).
 #include <gtest/gtest.h>
 
 #include "tests/support/loop_device.h"
@@ -57,6 +57,18 @@ TEST(CliDetails, UnsupportedUrlSchemeIsNamed) {
     EXPECT_EQ(r.err.find("s3cret"), std::string::npos) << r.err;
   }
   EXPECT_FALSE(fs::exists("/tmp/never"));
+}
+
+// A machine without CA certificates (a minimal install): the CA store is
+// hidden in a private mount namespace, so the machine's own stays as it is.
+TEST(CliDetails, MissingCaStoreSaysWhatToInstall) {
+  if (geteuid() != 0) GTEST_SKIP() << "needs root for a mount namespace";
+  if (run("unshare -m true").status != 0) GTEST_SKIP() << "no mount namespaces here";
+  CommandResult r = run("unshare -m sh -c " +
+                        quote("mkdir -p /etc/ssl/certs && mount -t tmpfs none /etc/ssl/certs && " +
+                              qflash_bin() + " info https://127.0.0.1:1/disk.qcow2"));
+  EXPECT_EQ(r.status, 1);
+  EXPECT_NE(r.err.find("apt-get install ca-certificates"), std::string::npos) << r.err;
 }
 
 TEST(CliDetails, MountPointWithASpaceIsPrintedAsItIs) {
