@@ -17,7 +17,8 @@ esac
 
 # Only the tests need these: the oracle (qemu-img/qemu-io), partitioning
 # tools, the HTTP servers, the FUSE drive, compressors.
-packages=(qemu-utils gdisk fdisk util-linux nginx python3 openssl dmsetup zstd fuse3 groff-base)
+packages=(qemu-utils gdisk fdisk util-linux mount e2fsprogs nginx python3 openssl dmsetup zstd fuse3
+          groff-base)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
