@@ -16,7 +16,8 @@ case "${1:-}" in
 esac
 
 # Only the tests need these: the oracle (qemu-img/qemu-io), partitioning
-# tools, the HTTP servers, the FUSE drive, compressors.
+# tools, mounts and file systems, the HTTP servers, the FUSE drive,
+# compressors, and groff to check the man pages.
 packages=(qemu-utils gdisk fdisk util-linux mount e2fsprogs nginx python3 openssl dmsetup zstd fuse3
           groff-base)
 missing=()
