@@ -14,8 +14,9 @@
 
 #include <filesystem>
 #include <fstream>
-#include <sstream>
 #include <vector>
+
+#include "io/mounts.h"
 
 namespace qflash {
 namespace {
@@ -31,16 +32,18 @@ fs::path sysfs_dir(dev_t rdev) {
   return ec ? fs::path() : p;
 }
 
-// "MAJ:MIN" of the device and every partition below it.
-std::vector<std::string> device_numbers(dev_t rdev) {
-  std::vector<std::string> out{std::to_string(major(rdev)) + ":" + std::to_string(minor(rdev))};
+// The device and every partition below it.
+std::vector<dev_t> device_numbers(dev_t rdev) {
+  std::vector<dev_t> out{rdev};
   fs::path dir = sysfs_dir(rdev);
   std::error_code ec;
   if (dir.empty()) return out;
   for (const auto& entry : fs::directory_iterator(dir, ec)) {
-    std::ifstream dev(entry.path() / "dev");
-    std::string num;
-    if (fs::exists(entry.path() / "partition") && dev >> num) out.push_back(num);
+    unsigned maj = 0, min = 0;
+    char colon = 0;
+    if (fs::exists(entry.path() / "partition") &&
+        std::ifstream(entry.path() / "dev") >> maj >> colon >> min && colon == ':')
+      out.push_back(makedev(maj, min));
   }
   return out;
 }
@@ -76,25 +79,9 @@ Status check_file_size(int fd, const std::string& path, uint64_t size) {
 
 std::string block_device_busy(const std::string& path, dev_t rdev) {
   const auto numbers = device_numbers(rdev);
-  std::ifstream mountinfo("/proc/self/mountinfo");
-  std::string line;
-  while (std::getline(mountinfo, line)) {
-    std::istringstream f(line);
-    std::string id, parent, majmin, root, mountpoint;
-    f >> id >> parent >> majmin >> root >> mountpoint;
-    for (const auto& n : numbers)
-      if (n == majmin) return path + " (or a partition of it) is mounted on " + mountpoint;
-  }
-  std::ifstream swaps("/proc/swaps");
-  std::getline(swaps, line);
-  while (std::getline(swaps, line)) {
-    std::string dev = line.substr(0, line.find_first_of(" \t"));
-    struct stat st;
-    if (::stat(dev.c_str(), &st) == 0 && S_ISBLK(st.st_mode))
-      for (const auto& n : numbers)
-        if (n == std::to_string(major(st.st_rdev)) + ":" + std::to_string(minor(st.st_rdev)))
-          return path + " (or a partition of it) is in use as swap";
-  }
+  if (auto mount_point = mounted_on(numbers))
+    return path + " (or a partition of it) is mounted on " + *mount_point;
+  if (used_as_swap(numbers)) return path + " (or a partition of it) is in use as swap";
   fs::path dir = sysfs_dir(rdev);
   std::error_code ec;
   if (!dir.empty() && !fs::is_empty(dir / "holders", ec) && !ec)

@@ -271,6 +271,19 @@ TEST(PartitionParser, Mbr4096ByteSectorsOnRequest) {
   EXPECT_FALSE(parse(m.d, {.sector_size = 4096}));
 }
 
+// The hint is for MBR: a GPT says its own sector size by where its header
+// stands, so --sector-size=4096 on a 512-byte GPT (and the reverse) still finds it.
+TEST(PartitionParser, GptFoundWhateverTheSectorSizeHint) {
+  const Bytes d = gpt_disk();
+  for (uint32_t hint : {512u, 4096u}) {
+    auto t = parse(d, {.sector_size = hint});
+    ASSERT_TRUE(t) << hint << ": " << t.error().message;
+    EXPECT_EQ(t->kind, TableKind::Gpt);
+    EXPECT_EQ(t->sector_size, 512u);
+    EXPECT_EQ(t->partitions.size(), 3u);
+  }
+}
+
 TEST(PartitionParser, ProtectiveMbrOnATinyDisk) {
   MbrDisk m(4);
   m.entry(0, 0, 0xee, 1, 3);

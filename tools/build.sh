@@ -1,14 +1,26 @@
 #!/usr/bin/env bash
-# Installs the Debian packages qflash needs (only the missing ones), then
-# configures and builds a Release build into build/ (binaries in build/bin/).
+# Installs the Debian packages building qflash needs (only the missing ones),
+# then configures and builds a Release build into build/ (programs in build/bin/).
+#   tools/build.sh               the programs, libqflash, the tests and the benchmarks
+#   tools/build.sh --tools-only  only the programs and libqflash (no test or benchmark
+#                                packages, nothing but qflash, qflash-mass, libqflash)
 # Extra arguments are passed to cmake's configure step, e.g. -DQFLASH_SANITIZE=address.
-# BUILD_DIR overrides the build directory.
+# BUILD_DIR overrides the build directory, BUILD_TYPE the build type.
+# The packages only the tests run (qemu-utils, nginx, FUSE, ...) are tools/test.sh's.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+tools_only=0
+if [ "${1:-}" = "--tools-only" ]; then
+  tools_only=1
+  shift
+fi
+
+# To build the programs; ca-certificates is what HTTPS images need at run time.
 packages=(build-essential cmake ninja-build pkg-config liburing-dev libdeflate-dev libzstd-dev
-          libcurl4-openssl-dev libgtest-dev libgmock-dev libbenchmark-dev zlib1g-dev qemu-utils gdisk fdisk
-          util-linux nginx python3 openssl dmsetup zstd fuse3 libfuse3-dev)
+          libcurl4-openssl-dev libmount-dev ca-certificates)
+# To build the tests and benchmarks (running them needs tools/test.sh's packages too).
+((tools_only)) || packages+=(libgtest-dev libgmock-dev libbenchmark-dev zlib1g-dev libfuse3-dev)
 # The fuzz build (tools/test.sh --fuzz) needs clang and libFuzzer's runtime.
 [[ " $* " == *" -DQFLASH_FUZZ=ON "* ]] && packages+=(clang libclang-rt-dev)
 missing=()
@@ -25,7 +37,21 @@ if ((${#missing[@]})); then
 fi
 
 build_dir="${BUILD_DIR:-build}"
-if [ ! -f "$build_dir/build.ninja" ] || (($#)); then
-  cmake -S . -B "$build_dir" -G Ninja -DCMAKE_BUILD_TYPE="${BUILD_TYPE:-Release}" "$@" >/dev/null
+options=()
+if ((tools_only)); then
+  options+=(-DQFLASH_TESTS=OFF -DQFLASH_BENCH=OFF)
+elif grep -qs "^QFLASH_TESTS:BOOL=OFF" "$build_dir/CMakeCache.txt"; then
+  options+=(-DQFLASH_TESTS=ON -DQFLASH_BENCH=ON)  # a tools-only build dir, now wanted whole
 fi
-cmake --build "$build_dir" -- --quiet
+if [ ! -f "$build_dir/build.ninja" ] || (($#)) || ((${#options[@]})); then
+  echo "build.sh: configuring $build_dir/ (${BUILD_TYPE:-Release})"
+  cmake -S . -B "$build_dir" -G Ninja -DCMAKE_BUILD_TYPE="${BUILD_TYPE:-Release}" \
+        "${options[@]}" "$@" >/dev/null
+fi
+echo "build.sh: building in $build_dir/ (minutes: --tools-only compiles about 50 files, the full build about 100)"
+# On a terminal ninja keeps its progress on one line; elsewhere it stays quiet.
+quiet=(--quiet)
+[ -t 1 ] && quiet=()
+cmake --build "$build_dir" -- "${quiet[@]}"
+echo "build.sh: done; the programs are $build_dir/bin/qflash and $build_dir/bin/qflash-mass" \
+     "(cmake --install $build_dir installs them, see README)"

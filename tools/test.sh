@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Builds (tools/build.sh), then runs every test through ctest.
+# Installs what the tests run (only the missing packages), builds
+# (tools/build.sh), then runs every test through ctest.
 #   tools/test.sh            Release build in build/
 #   tools/test.sh --asan     the whole suite under ASan+UBSan, in build-asan/
 #   tools/test.sh --tsan     the engine and worker tests under TSan, in build-tsan/
@@ -13,6 +14,24 @@ mode=""
 case "${1:-}" in
   --asan|--tsan|--fuzz) mode="$1"; shift ;;
 esac
+
+# Only the tests need these: the oracle (qemu-img/qemu-io), partitioning
+# tools, mounts and file systems, the HTTP servers, the FUSE drive,
+# compressors, and groff to check the man pages.
+packages=(qemu-utils gdisk fdisk util-linux mount e2fsprogs nginx python3 openssl dmsetup zstd fuse3
+          groff-base)
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if ((${#missing[@]})); then
+  echo "test.sh: installing ${missing[*]}"
+  sudo=""
+  [ "$(id -u)" -eq 0 ] || sudo="sudo"
+  export DEBIAN_FRONTEND=noninteractive
+  $sudo apt-get update -qq
+  $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
 
 case "$mode" in
   "")

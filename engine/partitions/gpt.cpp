@@ -155,12 +155,11 @@ Result<bool> gpt_signature_at_lba1(const Disk& disk, uint32_t ss) {
   return std::memcmp(sig.data(), kSignature, 8) == 0;
 }
 
-Status read_gpt(const Disk& disk, uint32_t sector_size, PartitionTable& table) {
+Status read_gpt(const Disk& disk, PartitionTable& table) {
   // The primary's signature tells the sector size; without one, look for a
   // backup at the end for either size.
   std::vector<uint32_t> sizes;
   for (uint32_t ss : {512u, 4096u}) {
-    if (sector_size && ss != sector_size) continue;
     QF_ASSIGN(bool found, gpt_signature_at_lba1(disk, ss));
     if (found) {
       sizes = {ss};

@@ -61,8 +61,8 @@ Status read_mbr(const Disk& disk, std::span<const uint8_t> sector0, uint32_t sec
 Result<bool> gpt_signature_at_lba1(const Disk& disk, uint32_t sector_size);
 
 // Fills `table` from the primary GPT or, when it is damaged, the backup.
-// `sector_size` 0 tries 512 then 4096.
-Status read_gpt(const Disk& disk, uint32_t sector_size, PartitionTable& table);
+// The sector size is found on the disk: 512, else 4096.
+Status read_gpt(const Disk& disk, PartitionTable& table);
 
 // Refuses two of `parts` sharing a sector.
 Status check_no_overlap(const Disk& disk, std::vector<const Partition*> parts);

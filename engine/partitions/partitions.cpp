@@ -69,14 +69,16 @@ Result<PartitionTable> read_partition_table(const DiskReadFn& read, uint64_t dis
   QF_TRY(disk.read_at(sector0, 0, "MBR"));
 
   bool gpt = mbr_protective(sector0);
+  // A GPT records its sector size by where its header stands, so the hint
+  // (for MBR, which records none) never hides one.
   for (uint32_t size : {512u, 4096u}) {
-    if (gpt || (ss && ss != size)) continue;
+    if (gpt) continue;
     QF_ASSIGN(gpt, gpt_signature_at_lba1(disk, size));
     if (gpt && !mbr_signature(sector0))
       table.warnings.push_back("no protective MBR in front of the GPT");
   }
   if (gpt) {
-    QF_TRY(read_gpt(disk, ss, table));
+    QF_TRY(read_gpt(disk, table));
     return table;
   }
   if (!mbr_signature(sector0) || !mbr_plausible(sector0)) return table;

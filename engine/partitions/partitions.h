@@ -49,8 +49,9 @@ struct PartitionTable {
 };
 
 struct PartitionOptions {
-  // Logical sector size; 0 detects it (GPT: the header at LBA 1 of 512 or
-  // 4096 bytes; MBR: 512, as there is nothing on the disk to tell).
+  // Logical sector size of an MBR disk; 0 means 512, as an MBR records
+  // none. A GPT is found and sized by its header (LBA 1 of 512- or 4096-byte
+  // sectors) whatever this says.
   uint32_t sector_size = 0;
 };
 

@@ -9,6 +9,7 @@
 
 #include "engine/chain/chain.h"
 #include "io/base/error.h"
+#include "io/base/size.h"
 
 namespace qflash::cli {
 
@@ -19,11 +20,8 @@ enum Exit : int {
   kInterrupted = 130,
 };
 
-// 1536 -> "1.5 KiB"; below 1 KiB in bytes.
-std::string human_size(uint64_t bytes);
-
-// "4096", "64K", "1.5M", "2G", "1T" (powers of 1024; "KiB"/"kB" forms too).
-Result<uint64_t> parse_size(const std::string& text);
+using qflash::human_size;  // io/base/size.h
+using qflash::parse_size;
 
 std::string json_escape(const std::string& s);
 
@@ -33,9 +31,11 @@ int fail(const char* prog, const Error& error);
 // A block device's size and model for the confirmation prompt.
 std::string describe_device(const std::string& path);
 
-// For targets that are block devices and no --yes: on a terminal, list them
-// and ask; without a terminal, refuse. True when writing may go on.
-bool confirm_block_devices(const char* prog, const std::vector<std::string>& devices);
+// For targets that are block devices and no --yes: on a terminal, name the
+// image and its virtual size, list the devices and ask; without a terminal,
+// refuse. True when writing may go on.
+bool confirm_block_devices(const char* prog, const std::vector<std::string>& devices,
+                           const std::string& image, uint64_t virtual_size);
 
 // The single IMAGE argument of a command that reads an image, opened with
 // its backing chain. On failure prints why (the help for a wrong argument

@@ -77,22 +77,23 @@ void verify_all(RunReport& run, const WriteReport& written, const std::atomic<bo
 }  // namespace
 
 const char kFlashOptionsHelp[] =
-    "      --yes            do not ask before overwriting block devices\n"
+    "  -y, --yes            do not ask before overwriting block devices\n"
     "      --verify         read every target back afterwards and compare\n"
-    "      --json           print a JSON report on stdout at the end\n"
+    "      --output=json    print a JSON report on stdout at the end (alias --json)\n"
     "      --sparse         skip zero regions on block devices too (pre-zeroed drives)\n"
     "      --memory=SIZE    buffer memory (default 256M)\n"
     "      --jobs=N         decompression threads (default: one per CPU)\n"
     "      --queue-depth=N  I/O requests in flight (default 64)\n"
     "      --header=H       'Name: value' sent with every HTTP request (repeatable)\n"
     "      --debug          internals to stderr\n"
-    "  -h, --help           this help\n";
+    "  -h, --help           this help\n"
+    "  -V, --version        print the version\n";
 
 std::vector<OptionSpec> flash_options(FlashRequest& req, const char* prog) {
   return {
-      {"yes", false, [&req](const char*) { return req.yes = true; }},
+      {"yes", false, [&req](const char*) { return req.yes = true; }, 'y'},
       {"verify", false, [&req](const char*) { return req.verify = true; }},
-      {"json", false, [&req](const char*) { return req.json = true; }},
+      output_option(prog, req.json),
       {"sparse", false, [&req](const char*) { return req.write.sparse = true; }},
       {"memory", true,
        [&req, prog](const char* arg) {
@@ -136,12 +137,9 @@ int flash(const char* prog, FlashRequest& req) {
 
   // What each target receives: {guest start, length}; the whole disk, or
   // with --partition the chosen partition.
-  std::vector<std::pair<uint64_t, uint64_t>> ranges(req.targets.size(), {0, chain->size()});
-  if (!req.partitions.numbers.empty()) {
-    auto r = partition_ranges(prog, *chain, req.partitions, req.targets.size());
-    if (!r) return refuse(r.error());
-    ranges = std::move(r).value();
-  }
+  auto partition_ranges = qflash::partition_ranges(*chain, req.partitions, req.targets.size());
+  if (!partition_ranges) return refuse(partition_ranges.error());
+  const auto& ranges = *partition_ranges;
   std::vector<uint64_t> needed;
   for (const auto& r : ranges) needed.push_back(r.second);
 
@@ -151,7 +149,7 @@ int flash(const char* prog, FlashRequest& req) {
   std::vector<std::string> devices;
   for (const auto& t : *checked)
     if (t.block_device) devices.push_back(t.path);
-  if (!req.yes && !confirm_block_devices(prog, devices))
+  if (!req.yes && !confirm_block_devices(prog, devices, run.image, chain->size()))
     return refuse(Error{ErrorKind::Target, "block devices not confirmed; nothing written"});
 
   // The stop flag of this run: set by SIGINT/SIGTERM, read by the engine.
@@ -167,7 +165,19 @@ int flash(const char* prog, FlashRequest& req) {
 
   const auto t0 = std::chrono::steady_clock::now();
   Progress progress(req.targets, isatty(STDERR_FILENO));
-  req.write.progress = [&progress](const std::vector<TargetProgress>& p) { progress.update(p); };
+  // With --partition each target's range comes at its own time in the one
+  // pass, so its time is its own: from the last progress report before its
+  // first byte to the first report that has all of them (reports come every
+  // 0.2 s, and at the end).
+  std::vector<double> began(targets.size(), 0), ended(targets.size(), -1);
+  req.write.progress = [&](const std::vector<TargetProgress>& p) {
+    const double now = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    for (size_t i = 0; i < p.size() && i < began.size(); ++i) {
+      if (p[i].done == 0) began[i] = now;
+      if (p[i].done >= p[i].total && ended[i] < 0) ended[i] = now;
+    }
+    progress.update(p);
+  };
   req.write.stop = &stop;
   req.write.record_digest = req.verify;
   auto written = write_image(*chain, targets, req.write);
@@ -189,6 +199,8 @@ int flash(const char* prog, FlashRequest& req) {
     t.path = r.path;
     t.bytes = r.bytes;
     t.seconds = r.seconds;
+    if (!req.partitions.numbers.empty() && r.status && ended[i] >= 0)
+      t.seconds = ended[i] - began[i];
     if (!r.status) {
       t.status = "failed";
       t.error = r.status.error().message;

@@ -1,7 +1,6 @@
 // qflash-mass: one image onto many drives at once; the image is read and
 // decoded once, every target written from the same buffers.
 #include <cstdio>
-#include <cstring>
 #include <string>
 
 #include "tools/cli/cli.h"
@@ -19,13 +18,9 @@ int main(int argc, char** argv) {
       "virtual disk (as 'qflash partitions' numbers it) goes onto every TARGET.\n"
       "Exit status: 0 every target written, 1 bad usage, bad image or refused\n"
       "target (nothing written), 2 some targets failed, 130 interrupted.\n\n") +
-      kFlashOptionsHelp + "      --version        print the version\n"
+      kFlashOptionsHelp +
       "      --partition=N    write partition N of the virtual disk, not all of it\n"
       "      --sector-size=512|4096  logical sector size of an MBR disk (GPT: detected)\n";
-  if (argc == 2 && std::strcmp(argv[1], "--version") == 0) {
-    std::puts("qflash-mass 0.1");
-    return kOk;
-  }
   FlashRequest req;
   std::vector<std::string> pos;
   auto options = flash_options(req, "qflash-mass");

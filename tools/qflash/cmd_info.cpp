@@ -1,6 +1,7 @@
 // qflash info: what the image is, in words or JSON.
 #include <cstdio>
 
+#include "engine/api/features.h"
 #include "engine/chain/chain.h"
 #include "engine/qcow2/qcow2_header.h"
 #include "engine/qcow2/qcow2_layer.h"
@@ -19,18 +20,6 @@ const char kHelp[] =
     "IMAGE may be an http(s):// URL; --header 'Name: value' is sent with every\n"
     "request (repeatable).\n";
 
-std::vector<std::string> features(const Qcow2Header& h) {
-  std::vector<std::string> f;
-  if (h.incompatible_features & kIncompatDirty) f.push_back("dirty");
-  if (h.incompatible_features & kIncompatCorrupt) f.push_back("corrupt");
-  if (h.has_data_file()) f.push_back("external-data-file");
-  if (h.data_file_raw()) f.push_back("data-file-raw");
-  if (h.extended_l2()) f.push_back("extended-l2");
-  if (h.compatible_features & kCompatLazyRefcounts) f.push_back("lazy-refcounts");
-  if (h.autoclear_features & kAutoclearBitmaps) f.push_back("bitmaps");
-  return f;
-}
-
 void print_human(const Chain& chain) {
   const Layer& top = chain.layer(0);
   std::printf("image: %s\n", chain.name().c_str());
@@ -44,7 +33,7 @@ void print_human(const Chain& chain) {
     std::printf("compression: %s\n", codec_name(h->compression));
     std::printf("refcount bits: %u\n", 1u << h->refcount_order);
     std::string f;
-    for (const auto& s : features(*h)) f += (f.empty() ? "" : ", ") + s;
+    for (const auto& s : qcow2_feature_names(*h)) f += (f.empty() ? "" : ", ") + s;
     std::printf("features: %s\n", f.empty() ? "none" : f.c_str());
     if (h->data_file) std::printf("data file: %s\n", printable(*h->data_file).c_str());
     std::printf("snapshots: %u\n", h->nb_snapshots);
@@ -71,7 +60,7 @@ void print_json(const Chain& chain) {
                 h->nb_snapshots);
     if (h->data_file) std::printf("  \"data-file\": \"%s\",\n", json_escape(*h->data_file).c_str());
     std::printf("  \"features\": [");
-    auto f = features(*h);
+    auto f = qcow2_feature_names(*h);
     for (size_t i = 0; i < f.size(); ++i) std::printf("%s\"%s\"", i ? ", " : "", f[i].c_str());
     std::printf("],\n");
   }

@@ -1,8 +1,8 @@
 // qflash: inspect a QCOW2 image and write it onto a file or block device.
 #include <cstdio>
-#include <cstring>
 #include <string>
 
+#include "qflash/qflash.h"
 #include "tools/qflash/commands.h"
 
 namespace {
@@ -18,7 +18,7 @@ const char kUsage[] =
     "  partitions IMAGE    the MBR or GPT partition table of the virtual disk\n"
     "\n"
     "IMAGE is a path or an http(s):// URL. 'qflash COMMAND --help' for the\n"
-    "options of a command. Exit status: 0 success, 1 bad usage or bad image\n"
+    "options of a command; 'qflash --version' (-V) for the version. Exit status: 0 success, 1 bad usage or bad image\n"
     "(nothing written), 2 a target failed, 130 interrupted.\n";
 
 }  // namespace
@@ -34,8 +34,8 @@ int main(int argc, char** argv) {
     std::fputs(kUsage, stdout);
     return 0;
   }
-  if (cmd == "--version") {
-    std::puts("qflash 0.1");
+  if (cmd == "--version" || cmd == "-V") {
+    std::printf("qflash %s\n", qflash::version());
     return 0;
   }
   struct {
