@@ -9,6 +9,11 @@ ChunkCache::Chunk ChunkCache::get(uint64_t index) {
   return it->second->second;
 }
 
+ChunkCache::Chunk ChunkCache::peek(uint64_t index) const {
+  auto it = where_.find(index);
+  return it == where_.end() ? nullptr : it->second->second;
+}
+
 void ChunkCache::put(uint64_t index, Chunk chunk) {
   if (auto it = where_.find(index); it != where_.end()) {
     it->second->second = std::move(chunk);

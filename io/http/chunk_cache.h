@@ -20,6 +20,8 @@ class ChunkCache {
 
   // The chunk, now the most recently used, or null.
   Chunk get(uint64_t index);
+  // The chunk, its place in the order unchanged, or null.
+  Chunk peek(uint64_t index) const;
   bool contains(uint64_t index) const { return where_.count(index) != 0; }
   // Inserts or replaces; evicts the least recently used beyond capacity.
   void put(uint64_t index, Chunk chunk);
