@@ -199,4 +199,35 @@ class FaultyServer {
   std::unique_ptr<ChildProcess> proc_;
 };
 
+// tests/http/bad_proxy.py, a forward proxy for --proxy; `flags` as the
+// script takes them (--mode full-200|wrong-range|foreign, ...).
+class BadProxy {
+ public:
+  BadProxy(const ScratchDir& dir, std::vector<std::string> flags)
+      : log_(dir / "proxy.log") {
+    std::string port_file = dir / "proxy.port";
+    fs::remove(port_file);
+    fs::remove(log_);
+    std::string script = std::string(QFLASH_TESTS_DIR) + "/http/bad_proxy.py";
+    std::vector<std::string> argv = {"python3", script, "--port-file", port_file, "--log", log_};
+    argv.insert(argv.end(), flags.begin(), flags.end());
+    proc_ = std::make_unique<ChildProcess>(argv);
+    for (int i = 0; i < 500 && proc_->running(); ++i) {
+      if (std::filesystem::exists(port_file)) {
+        port_ = std::stoi(slurp(port_file));
+        return;
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+    throw std::runtime_error("bad_proxy.py did not start");
+  }
+  std::string url() const { return "http://127.0.0.1:" + std::to_string(port_); }
+  std::string log() const { return slurp(log_); }
+
+ private:
+  std::string log_;
+  int port_ = 0;
+  std::unique_ptr<ChildProcess> proc_;
+};
+
 }  // namespace qflash::test
