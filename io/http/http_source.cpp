@@ -7,6 +7,8 @@
 #include "io/http/http_source.h"
 
 #include <curl/curl.h>
+#include <pthread.h>
+#include <signal.h>
 
 #include <algorithm>
 #include <array>
@@ -163,8 +165,15 @@ class HttpSource final : public Source {
     }
   }
 
+  // The I/O thread takes no process signals: they belong to the caller's
+  // threads (a SIGINT must reach the handler that stops the run, not kill
+  // the process from here).
   void start() {
+    sigset_t all, old;
+    sigfillset(&all);
+    pthread_sigmask(SIG_SETMASK, &all, &old);
     io_ = std::thread([this] { run(); });
+    pthread_sigmask(SIG_SETMASK, &old, nullptr);
   }
 
   Result<size_t> read_at(std::span<uint8_t> buf, uint64_t offset) const override {

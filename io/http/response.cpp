@@ -109,7 +109,9 @@ Outcome judge_answer(const RangeAsk& ask, const Answer& got, const Validators* f
     Verdict v = got.transport_transient ? Verdict::Retry : Verdict::Fail;
     return {v, got.transport_error, v == Verdict::Retry && head_ok && got.received > 0};
   }
-  if (got.status == 416 && first) return {Verdict::Fail, kImageChanged + " (range no longer satisfiable)"};
+  if (got.status == 416 && first)
+    return {Verdict::Fail, kImageChanged + " (HTTP 416 Range Not Satisfiable to " + asked(ask) +
+                               " of " + std::to_string(first->size) + ")"};
   if (!carries_bytes)
     return {transient_status(got.status) ? Verdict::Retry : Verdict::Fail,
             "the server answered " + http_status(got.status)};

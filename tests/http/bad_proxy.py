@@ -6,8 +6,8 @@ and answers according to --mode:
   pass         relays the answer as it is;
   full-200     fetches the whole file and answers a range with 200 and all of it
                (a P2P proxy's known fault: dragonflyoss/client#1889);
-  wrong-range  answers a range that does not start at 0 with the next range
-               (truthfully labelled in Content-Range);
+  wrong-range  answers a range that does not start at 0 with the range before
+               it (truthfully labelled in Content-Range);
   foreign      answers ranges that touch slice --slice (of --slice-size bytes)
                with the same bytes of --foreign FILE; with --same-headers under
                the origin's ETag, Last-Modified and size, else under the
@@ -71,9 +71,9 @@ class Handler(BaseHTTPRequestHandler):
             headers.pop("Content-Range", None)
             self.note("200 whole file")
             return self.answer(200, headers, body)
-        if a.mode == "wrong-range" and first:
+        if a.mode == "wrong-range" and first and first >= last - first + 1:
             n = last - first + 1
-            code, headers, body = self.fetch("bytes=%d-%d" % (first + n, last + n))
+            code, headers, body = self.fetch("bytes=%d-%d" % (first - n, last - n))
             self.note("%d %s" % (code, headers.get("Content-Range")))
             return self.answer(code, headers, body)
         if a.mode == "foreign" and first is not None:

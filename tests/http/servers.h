@@ -107,7 +107,7 @@ inline std::string slurp(const std::string& path) {
 class Nginx {
  public:
   Nginx(const ScratchDir& dir, const std::string& root, const std::string& extra = "",
-        bool tls = false)
+        bool tls = false, const std::string& http_extra = "")
       : scheme_(tls ? "https" : "http") {
     bypass_proxies();
     std::string conf = dir / "nginx.conf", logs = dir / "nginx";
@@ -124,7 +124,7 @@ class Nginx {
                           << "  uwsgi_temp_path " << logs << "/uwsgi;\n"
                           << "  scgi_temp_path " << logs << "/scgi;\n"
                           << "  default_type application/octet-stream;\n  sendfile on;\n"
-                          << "  keepalive_requests 100000;\n"
+                          << "  keepalive_requests 100000;\n" << http_extra << "\n"
                           << "  server {\n    listen 127.0.0.1:" << port_ << (tls ? " ssl" : "")
                           << ";\n"
                           << "    root " << root << ";\n"
