@@ -169,28 +169,25 @@ TEST(HttpOrigins, ParsesAllowOrigin) {
   EXPECT_EQ(r.error().message.find("s3cret"), std::string::npos);
 }
 
-TEST(HttpPipeline, DeepWhileUnknownThenFitsTheLink) {
+TEST(HttpPipeline, DeepAheadAndInFlightFitsTheLink) {
   PipelineLimits lim;  // 1 MiB chunks, 128 MiB budget, 16 transfers, 8 chunks a request
   Pipeline start = plan_pipeline({}, lim);
-  EXPECT_EQ(start.ahead_chunks, 64u);  // half the budget
+  EXPECT_EQ(start.ahead_chunks, 64u);  // half the budget, always
   EXPECT_EQ(start.request_chunks, 4u);
   EXPECT_EQ(start.transfers, 16);
-  // Near and fast (0.2 ms, 1 GB/s): a few chunks are enough.
+  // Near and fast (0.2 ms, 1 GB/s): 8 ranges of one chunk in flight.
   Pipeline near = plan_pipeline({0.0002, 1e9}, lim);
-  EXPECT_EQ(near.ahead_chunks, 8u);
+  EXPECT_EQ(near.ahead_chunks, 64u);
   EXPECT_EQ(near.request_chunks, 1u);
   EXPECT_EQ(near.transfers, 8);
-  // 50 ms at 40 MB/s: 4 x 2 MB ahead.
-  Pipeline mid = plan_pipeline({0.05, 40e6}, lim);
-  EXPECT_EQ(mid.ahead_chunks, 8u);
-  // 100 ms at 100 MB/s: 40 MB ahead, 2 MiB requests.
+  // 100 ms at 100 MB/s: 40 MB in flight as 2 MiB requests.
   Pipeline far = plan_pipeline({0.1, 100e6}, lim);
-  EXPECT_EQ(far.ahead_chunks, 39u);
   EXPECT_EQ(far.request_chunks, 2u);
   EXPECT_EQ(far.transfers, 16);
-  // Never past half the budget, however far.
+  // Never more in flight than the read-ahead, however far.
   Pipeline farther = plan_pipeline({0.2, 1e9}, lim);
-  EXPECT_EQ(farther.ahead_chunks, 64u);
+  EXPECT_EQ(farther.request_chunks, 4u);
+  EXPECT_EQ(farther.transfers, 16);
   lim.budget = 4 << 20;
   Pipeline small = plan_pipeline({0.2, 1e9}, lim);
   EXPECT_EQ(small.ahead_chunks, 2u);

@@ -75,7 +75,9 @@ class HttpSource final : public Source {
         limits_{http.chunk_size, options.cache_bytes, http.max_transfers,
                 http.readahead_chunks ? 1 : http.max_request_chunks},
         cache_(http.cache_chunks ? http.cache_chunks
-                                 : std::max<size_t>(options.cache_bytes / 2 / http.chunk_size, 1)) {
+                                 : std::max<size_t>(options.cache_bytes / 2 / http.chunk_size, 1)),
+        pool_(std::make_shared<BufferPool>(cache_.capacity() +
+                                           size_t(http.max_transfers) * limits_.max_request_chunks)) {
     for (const auto& h : options.http_headers) headers_ = curl_slist_append(headers_, h.c_str());
     settings_.headers = headers_;
     settings_.netrc = options.netrc;
@@ -84,6 +86,7 @@ class HttpSource final : public Source {
     settings_.connect_timeout_s = http.connect_timeout_s;
     settings_.stall_timeout_s = http.stall_timeout_s;
     settings_.stop = options.stop;
+    settings_.pool = pool_.get();
     data_ = endpoint(url, origin_ == home_);
     plan_ = http.readahead_chunks
                 ? Pipeline{http.readahead_chunks, 1, http.max_transfers}
@@ -223,6 +226,9 @@ class HttpSource final : public Source {
       std::memcpy(buf.data() + done, chunk->data() + skip, n);
       done += n;
       lk.lock();
+      // A stream read to the chunk's end will not be back for it: its buffer
+      // goes back to the pool now, for the ranges ahead (no fresh pages).
+      if (sequential && skip + n == chunk->size()) cache_.erase(i);
     }
     return done;
   }
@@ -296,11 +302,14 @@ class HttpSource final : public Source {
       *s = {last + 1, clock_};
       return false;
     }
-    s->next = std::max(s->next, last + 1);
+    // From the stream's frontier on: a read behind it (another worker's,
+    // late) does not ask again for chunks the stream already consumed.
+    uint64_t from = std::max(s->next, last + 1);
+    s->next = from;
     s->used = clock_;
     uint64_t chunks = (v_.size + opt_.chunk_size - 1) / opt_.chunk_size;
     bool queued = false;
-    for (uint64_t i = last + 1; i <= last + ahead && i < chunks; ++i)
+    for (uint64_t i = from; i <= last + ahead && i < chunks; ++i)
       if (!cache_.contains(i)) queued |= want(i, false);
     return queued;
   }
@@ -336,11 +345,30 @@ class HttpSource final : public Source {
     }
     for (uint64_t k = i; k < i + n; ++k) slots_[k].state = State::Active;
     uint64_t begin = i * cs, length = std::min<uint64_t>(n * cs, v_.size - begin);
-    t->start(begin, length, length == v_.size, cs);
+    t->start(begin, length, length == v_.size, cs, &v_,
+             [this](uint64_t offset, std::vector<uint8_t>&& part) {
+               std::lock_guard lk(mu_);
+               if (!fatal_) publish(offset / opt_.chunk_size, std::move(part));
+             });
     ++active_;
     debug("%s: GET bytes %llu-%llu", name_.c_str(), static_cast<unsigned long long>(begin),
           static_cast<unsigned long long>(begin + length - 1));
     curl_multi_add_handle(multi_, t->easy());
+  }
+
+  // Under mu_: chunk `i` arrived whole and checked; its waiters wake.
+  void publish(uint64_t i, std::vector<uint8_t>&& bytes) {
+    auto chunk = pool_->share(std::move(bytes));
+    cache_.put(i, chunk);
+    auto it = slots_.find(i);
+    if (it == slots_.end()) return;
+    if (it->second.waiters == 0) {
+      slots_.erase(it);
+    } else {
+      it->second.state = State::Done;
+      it->second.chunk = std::move(chunk);
+      cv_.notify_all();
+    }
   }
 
   // Under mu_: the run is over; every reader wakes to `e`.
@@ -378,18 +406,8 @@ class HttpSource final : public Source {
     if (o.verdict == Verdict::Done) {
       uint64_t first = t.begin() / opt_.chunk_size;
       auto parts = t.take_parts();
-      for (size_t k = 0; k < parts.size(); ++k) {
-        auto chunk = std::make_shared<const std::vector<uint8_t>>(std::move(parts[k]));
-        cache_.put(first + k, chunk);
-        Slot& s = slots_[first + k];
-        if (s.waiters == 0) {
-          slots_.erase(first + k);
-        } else {
-          s.state = State::Done;
-          s.chunk = std::move(chunk);
-        }
-      }
-      cv_.notify_all();
+      for (size_t k = 0; k < parts.size(); ++k)
+        if (!parts[k].empty()) publish(first + k, std::move(parts[k]));  // else published
       return;
     }
     if (o.verdict == Verdict::Redirect)
@@ -499,6 +517,7 @@ class HttpSource final : public Source {
   mutable std::mutex mu_;
   mutable std::condition_variable cv_;
   mutable ChunkCache cache_;
+  std::shared_ptr<BufferPool> pool_;  // outlives every chunk handed out
   mutable std::unordered_map<uint64_t, Slot> slots_;
   mutable std::deque<uint64_t> demand_, ahead_;
   mutable std::array<Stream, 4> streams_;

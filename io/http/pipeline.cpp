@@ -6,15 +6,14 @@ namespace qflash {
 
 Pipeline plan_pipeline(const LinkEstimate& link, const PipelineLimits& limits) {
   const size_t chunk = std::max<size_t>(limits.chunk, 1);
-  const size_t most = std::max<size_t>(size_t(limits.budget / 2 / chunk), 1);
-  const size_t least = std::min<size_t>(8, most);
-  size_t ahead = most;
-  if (link.rate > 0) {
-    double bdp = link.rate * link.rtt_s;
-    ahead = std::clamp(size_t(4 * bdp / double(chunk)) + 1, least, most);
-  }
-  size_t request = std::clamp<size_t>(ahead / 16, 1, std::max<size_t>(limits.max_request_chunks, 1));
-  long transfers = long((ahead + request - 1) / request);
+  const size_t ahead = std::max<size_t>(size_t(limits.budget / 2 / chunk), 1);
+  size_t flight = ahead;
+  if (link.rate > 0)
+    flight = std::clamp(size_t(4 * link.rate * link.rtt_s / double(chunk)) + 1,
+                        std::min<size_t>(8, ahead), ahead);
+  size_t request =
+      std::clamp<size_t>(flight / 16, 1, std::max<size_t>(limits.max_request_chunks, 1));
+  long transfers = long((flight + request - 1) / request);
   transfers = std::clamp<long>(transfers, std::min<long>(4, limits.max_transfers),
                                std::max<long>(limits.max_transfers, 1));
   return {ahead, request, transfers};

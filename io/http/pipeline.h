@@ -27,12 +27,14 @@ struct Pipeline {
   long transfers;         // range requests in flight
 };
 
-// Four times the bandwidth-delay product ahead (the rate measured while
-// less was in flight than needed understates the link, so the depth can
-// grow by that factor each round), at least 8 chunks and at most half the
-// budget; while the rate is unknown, the most the budget allows. Requests
-// grow to a 16th of that depth (fewer round trips on a far link), and as
-// many run as cover the depth, at least 4.
+// A sequential stream is read ahead as deep as half the budget allows: a
+// reader that only waits for the oldest of a few ranges in flight turns
+// the pipeline into stop-and-go. The bytes in flight follow the link: four
+// times the bandwidth-delay product (the rate measured while too little
+// was in flight understates the link, so this can grow by that factor each
+// round), at least 8 chunks, at most the read-ahead; while the rate is
+// unknown, the most. Requests grow to a 16th of that (fewer round trips on
+// a far link), and as many run as cover it, at least 4.
 Pipeline plan_pipeline(const LinkEstimate& link, const PipelineLimits& limits);
 
 }  // namespace qflash

@@ -20,8 +20,8 @@ std::string asked(const RangeAsk& ask) {
   return "a request for bytes " + span(ask.begin, ask.begin + ask.length - 1);
 }
 
-// Problems with the status line and headers of an answer that carries
-// bytes (200 or 206), or nothing if they are the ones asked for.
+}  // namespace
+
 std::optional<Outcome> judge_head(const RangeAsk& ask, const Answer& got,
                                   const Validators* first) {
   std::optional<ContentRange> cr;
@@ -54,8 +54,6 @@ std::optional<Outcome> judge_head(const RangeAsk& ask, const Answer& got,
   }
   return std::nullopt;
 }
-
-}  // namespace
 
 const std::string kImageChanged = "image changed on the server during the run";
 

@@ -60,6 +60,11 @@ struct Outcome {
 // The reason phrase of common statuses: "HTTP 404 Not Found".
 std::string http_status(long code);
 
+// Problems with the head (status line and headers) of an answer that
+// carries bytes (200 or 206): another range, another version. Nothing if it
+// is the answer asked for, whose bytes may be used as they arrive.
+std::optional<Outcome> judge_head(const RangeAsk& ask, const Answer& got, const Validators* first);
+
 // Judges a finished range request. `first` is the opening answer's
 // validators (null while probing): a different size, ETag or
 // Last-Modified means the file changed. Messages name what the server

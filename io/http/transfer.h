@@ -10,10 +10,12 @@
 
 #include <atomic>
 #include <chrono>
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
 
+#include "io/http/chunk_cache.h"
 #include "io/http/response.h"
 
 namespace qflash {
@@ -35,6 +37,7 @@ struct TransferSettings {
   long connect_timeout_s = 15;
   long stall_timeout_s = 30;            // under 1 byte/s for this long: a transient fault
   const std::atomic<bool>* stop = nullptr;  // set: every transfer ends at once
+  BufferPool* pool = nullptr;                 // where part buffers come from
 };
 
 class Transfer {
@@ -48,7 +51,13 @@ class Transfer {
   void aim(const Endpoint& to);
   // A new job: bytes [begin, begin + length), kept in parts of `part` bytes
   // (the chunk grid); `whole` when that is the whole file. Resets attempts.
-  void start(uint64_t begin, uint64_t length, bool whole, size_t part);
+  // With `first` (the opening answer's validators) and `ready`, each part is
+  // handed to `ready` as soon as its last byte arrived under a head that
+  // checked out, on the thread driving the transfer (a reader need not wait
+  // for the rest of a long range); take_parts() then leaves it out.
+  using PartReady = std::function<void(uint64_t offset, std::vector<uint8_t>&& part)>;
+  void start(uint64_t begin, uint64_t length, bool whole, size_t part,
+             const Validators* first = nullptr, PartReady ready = nullptr);
   // Asks again for the bytes still missing (after a resumable Retry), or
   // for the whole range again (after any other Retry).
   void again(bool resume);
@@ -64,14 +73,14 @@ class Transfer {
   std::vector<std::vector<uint8_t>> take_parts() { return std::move(parts_); }
   // The last answer's head, for the probe.
   const Answer& answer() const { return answer_; }
-  // Seconds from sending the request to its first byte, and to its end.
+  // Seconds from sending the request to its first byte.
   double first_byte_seconds() const;
-  double total_seconds() const;
 
  private:
   static size_t on_body(char* data, size_t size, size_t n, void* self);
   static int on_progress(void* self, curl_off_t, curl_off_t, curl_off_t, curl_off_t);
   void request();  // sets the Range of the bytes still missing
+  void read_head();  // fills answer_'s head from the response headers
 
   const TransferSettings& settings_;
   CURL* easy_;
@@ -79,6 +88,10 @@ class Transfer {
   uint64_t asked_from_ = 0;                           // the current request's first byte
   size_t part_ = 0;
   bool whole_ = false;
+  bool head_ok_ = false;  // this request's head checked out: parts may go
+  bool head_seen_ = false;
+  const Validators* first_ = nullptr;
+  PartReady ready_;
   std::vector<std::vector<uint8_t>> parts_;
   Answer answer_;
   char errbuf_[CURL_ERROR_SIZE] = {};
