@@ -17,12 +17,12 @@ import time
 
 async def pump(reader, writer, delay, window):
     queue = asyncio.Queue()
-    room = asyncio.Semaphore(max(window // 65536, 1))
+    room = asyncio.Semaphore(max(window // 262144, 1))
 
     async def receive():
         while True:
             await room.acquire()
-            data = await reader.read(65536)
+            data = await reader.read(262144)
             await queue.put((time.monotonic() + delay, data))
             if not data:
                 return

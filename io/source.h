@@ -56,12 +56,16 @@ class Source {
 
 using SourcePtr = std::shared_ptr<const Source>;
 
+// The home origin of a chain whose top image is a local file.
+inline constexpr const char* kLocalOrigin = "local";
+
 struct SourceOptions {
   std::vector<std::string> http_headers;  // "Name: value", sent with every request to home_origin
   // HTTP origins ("scheme://host:port", url.h's url_origin form). Headers,
   // URL credentials and netrc go only to `home_origin`, the origin of the
   // image the user named (empty: the origin of the URL being opened;
-  // Chain::open sets it from the top image). Another origin, reached by a
+  // Chain::open sets it from the top image, kLocalOrigin for a local file:
+  // no headers anywhere, every URL an other origin). Another origin, reached by a
   // redirect or named as a backing or data file, is refused unless listed in
   // `allowed_origins`, and gets no headers or credentials even then.
   std::string home_origin;

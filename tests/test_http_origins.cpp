@@ -71,6 +71,28 @@ TEST(HttpOrigins, BackingOnAnotherOriginOnlyWhenAllowedAndWithoutHeaders) {
   for (const auto& line : lines(a.log())) EXPECT_NE(line.find("X-Token"), std::string::npos);
 }
 
+// A local image has no origin: its http(s) backing file is another origin.
+TEST(HttpOrigins, LocalImageWithAnHttpBackingFile) {
+  ScratchDir dir;
+  make_chain(dir);
+  FaultyServer b(dir, dir / "b");
+  rebase(dir, b.url("base.qcow2"));
+  std::string origin_b = b.url("").substr(0, b.url("").size() - 1);
+  auto refused = run(qflash_bin() + " write --header 'X-Token: t0k3n' " + (dir / "a/top.qcow2") +
+                     " " + (dir / "got.raw"));
+  EXPECT_EQ(refused.status, 1);
+  EXPECT_NE(refused.err.find(b.url("base.qcow2") + " is on " + origin_b +
+                             ", the image is a local file; --allow-origin " + origin_b),
+            std::string::npos)
+      << refused.err;
+  EXPECT_EQ(b.requests(), 0);
+  auto allowed = run(qflash_bin() + " write --header 'X-Token: t0k3n' --allow-origin " +
+                     origin_b + " " + (dir / "a/top.qcow2") + " " + (dir / "got.raw"));
+  ASSERT_EQ(allowed.status, 0) << allowed.err;
+  EXPECT_EQ(first_difference(dir / "want.raw", dir / "got.raw"), -1);
+  for (const auto& line : lines(b.log())) EXPECT_EQ(line.find("X-Token"), std::string::npos);
+}
+
 TEST(HttpOrigins, RedirectToAnotherOriginOnlyWhenAllowedAndWithoutCredentials) {
   ScratchDir dir;
   make_chain(dir);

@@ -48,7 +48,8 @@ Error in_chain(const std::string& top, Error e) {
 Result<Chain> Chain::open(const std::string& name, const SourceOptions& given) {
   // Headers and credentials belong to the origin of the image named here.
   SourceOptions options = given;
-  if (options.home_origin.empty()) options.home_origin = url_origin(name);
+  if (options.home_origin.empty())
+    options.home_origin = is_url(name) ? url_origin(name) : kLocalOrigin;
   Chain chain;
   std::set<std::string> seen;
   // The image itself must be QCOW2: a file without the magic is refused

@@ -55,8 +55,9 @@ Status check_origin(const std::string& what, const std::string& origin,
                     const std::string& home, const std::vector<std::string>& allowed) {
   if (origin == home || std::find(allowed.begin(), allowed.end(), origin) != allowed.end())
     return {};
-  return usage(what + " is on " + origin + ", not on the image's origin " + home +
-               "; --allow-origin " + origin +
+  std::string image = home == kLocalOrigin ? "the image is a local file"
+                                            : "not on the image's origin " + home;
+  return usage(what + " is on " + origin + ", " + image + "; --allow-origin " + origin +
                " allows it (headers and credentials are never sent there)");
 }
 
