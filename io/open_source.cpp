@@ -13,17 +13,6 @@
 namespace qflash {
 namespace {
 
-// The scheme of "scheme://...", as RFC 3986 spells one; empty for a path.
-std::string url_scheme(const std::string& name) {
-  const size_t colon = name.find("://");
-  if (colon == std::string::npos || colon == 0 || !std::isalpha(static_cast<unsigned char>(name[0])))
-    return {};
-  const bool valid = std::all_of(name.begin(), name.begin() + ptrdiff_t(colon), [](char c) {
-    return std::isalnum(static_cast<unsigned char>(c)) || c == '+' || c == '-' || c == '.';
-  });
-  return valid ? name.substr(0, colon) : std::string();
-}
-
 // HTTPS checks servers against the CA store libcurl was built to use; on a
 // machine without one (a minimal install: nothing pulled in ca-certificates)
 // curl's own message names the file but not the cure.

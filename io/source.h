@@ -4,6 +4,7 @@
 
 #include <sys/types.h>
 
+#include <atomic>
 #include <cstdint>
 #include <memory>
 #include <span>
@@ -58,12 +59,29 @@ using SourcePtr = std::shared_ptr<const Source>;
 // Cache a chain keeps when nobody sets a budget (cf. chain_cache_budget).
 inline constexpr uint64_t kDefaultCacheBytes = 64u << 20;
 
+// The home origin of a chain whose top image is a local file.
+inline constexpr const char* kLocalOrigin = "local";
+
 struct SourceOptions {
-  std::vector<std::string> http_headers;  // "Name: value", sent with every request
+  std::vector<std::string> http_headers;  // "Name: value", sent with every request to home_origin
+  // HTTP origins ("scheme://host:port", url.h's url_origin form). Headers,
+  // URL credentials and netrc go only to `home_origin`, the origin of the
+  // image the user named (empty: the origin of the URL being opened;
+  // Chain::open sets it from the top image, kLocalOrigin for a local file:
+  // no headers anywhere, every URL an other origin). Another origin, reached by a
+  // redirect or named as a backing or data file, is refused unless listed in
+  // `allowed_origins`, and gets no headers or credentials even then.
+  std::string home_origin;
+  std::vector<std::string> allowed_origins;
+  bool netrc = false;      // credentials for home_origin from a netrc file
+  std::string netrc_file;  // that file; empty: ~/.netrc
+  std::string proxy;       // empty: http_proxy/https_proxy/no_proxy from the environment
   // Bytes of cache one Source may keep (HTTP: its chunk cache plus
   // read-ahead). Given to Chain::open, it is the budget of the whole chain,
   // which hands each file its share (caches of L2 tables included).
   uint64_t cache_bytes = kDefaultCacheBytes;
+  // Set (by a signal handler): HTTP transfers and their retries end at once.
+  const std::atomic<bool>* stop = nullptr;
 };
 
 // A local file or block device, or an http(s):// URL.

@@ -63,6 +63,9 @@ Result<Chain> Chain::open_chain(const std::string& name, const SourceOptions& ch
   // The depth is known only at the end, and a source sizes its cache when
   // it is opened: each file takes half of what is left of the sources' part.
   SourceOptions options = chain_options;
+  // Headers and credentials belong to the origin of the image named here.
+  if (options.home_origin.empty())
+    options.home_origin = is_url(name) ? url_origin(name) : kLocalOrigin;
   uint64_t source_budget = chain_options.cache_bytes / 4 * 3;
   // The image itself must be QCOW2: a file without the magic is refused
   // rather than taken for raw; only backing files may be raw.

@@ -1,16 +1,37 @@
 // ChunkCache: a bounded LRU of fixed-size chunks of a remote file, keyed by
 // chunk index. Chunks are shared and immutable, so a reader may keep copying
 // from one after it was evicted. Not locked: its owner holds the lock.
+// BufferPool: the chunks' buffers, recycled once the last holder lets go,
+// so their pages stay mapped (a fresh buffer costs a page fault per 4 KiB,
+// which at network rates costs more than the copy into it).
 #pragma once
 
 #include <cstddef>
 #include <cstdint>
 #include <list>
 #include <memory>
+#include <mutex>
 #include <unordered_map>
 #include <vector>
 
 namespace qflash {
+
+class BufferPool : public std::enable_shared_from_this<BufferPool> {
+ public:
+  // Keeps at most `keep` free buffers. Thread-safe.
+  explicit BufferPool(size_t keep) : keep_(keep) {}
+  // An empty buffer with room for `bytes`, recycled if one is free.
+  std::vector<uint8_t> take(size_t bytes);
+  // `buffer` as an immutable chunk that comes back here when released.
+  std::shared_ptr<const std::vector<uint8_t>> share(std::vector<uint8_t> buffer);
+  // Takes `buffer` back (or frees it, beyond `keep`).
+  void give(std::vector<uint8_t> buffer);
+
+ private:
+  std::mutex mu_;
+  std::vector<std::vector<uint8_t>> free_;
+  size_t keep_;
+};
 
 class ChunkCache {
  public:
@@ -20,7 +41,10 @@ class ChunkCache {
 
   // The chunk, now the most recently used, or null.
   Chunk get(uint64_t index);
+  // The chunk, its place in the order unchanged, or null.
+  Chunk peek(uint64_t index) const;
   bool contains(uint64_t index) const { return where_.count(index) != 0; }
+  void erase(uint64_t index);
   // Inserts or replaces; evicts the least recently used beyond capacity.
   void put(uint64_t index, Chunk chunk);
   size_t size() const { return lru_.size(); }

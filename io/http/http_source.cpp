@@ -1,18 +1,21 @@
-// Threads: callers of read_at() touch the shared state only under mu_ and
-// wake the I/O thread with curl_multi_wakeup(), the one thread-safe multi
-// call; the I/O thread alone drives the multi handle and its transfers.
-// Every 206 answer is checked against what the opening probe saw (size,
-// ETag, Last-Modified), so a file replaced mid-run cannot mix versions.
+// The chunk scheduler. Threads: callers of read_at() touch the shared state
+// only under mu_ and wake the I/O thread with curl_multi_wakeup(), the one
+// thread-safe multi call; the I/O thread alone drives the multi handle and
+// its transfers. A chunk is Queued, then Active (part of one range request,
+// possibly waiting for a retry), then Done: it stays in its slot until its
+// last waiter took it, so the LRU cannot evict it from under a reader.
 #include "io/http/http_source.h"
 
 #include <curl/curl.h>
+#include <pthread.h>
+#include <signal.h>
 
 #include <algorithm>
 #include <array>
 #include <condition_variable>
-#include <cstdio>
 #include <cstring>
 #include <deque>
+#include <memory>
 #include <mutex>
 #include <optional>
 #include <thread>
@@ -20,6 +23,8 @@
 
 #include "io/base/debug.h"
 #include "io/http/chunk_cache.h"
+#include "io/http/pipeline.h"
+#include "io/http/transfer.h"
 #include "io/http/url.h"
 
 namespace qflash {
@@ -27,187 +32,69 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
-const std::string kChanged = "image changed on the server during the run";
-
-void curl_init_once() {
-  static const CURLcode rc = curl_global_init(CURL_GLOBAL_DEFAULT);
-  (void)rc;
-}
-
-std::string http_status(long code) {
-  static const std::pair<long, const char*> kReasons[] = {
-      {400, "Bad Request"},           {401, "Unauthorized"},      {403, "Forbidden"},
-      {404, "Not Found"},             {405, "Method Not Allowed"}, {410, "Gone"},
-      {416, "Range Not Satisfiable"}, {429, "Too Many Requests"}, {500, "Internal Server Error"},
-      {502, "Bad Gateway"},           {503, "Service Unavailable"}, {504, "Gateway Timeout"}};
-  std::string s = "HTTP " + std::to_string(code);
-  for (const auto& [c, reason] : kReasons)
-    if (c == code) s += std::string(" ") + reason;
-  return s;
-}
-
-bool transient_status(long code) { return code == 408 || code == 429 || code >= 500; }
-
-bool transient_error(CURLcode rc) {
-  switch (rc) {
-    case CURLE_COULDNT_CONNECT:
-    case CURLE_OPERATION_TIMEDOUT:
-    case CURLE_RECV_ERROR:
-    case CURLE_SEND_ERROR:
-    case CURLE_GOT_NOTHING:
-    case CURLE_PARTIAL_FILE:
-    case CURLE_SSL_CONNECT_ERROR:
-    case CURLE_HTTP2:
-    case CURLE_HTTP2_STREAM:
-      return true;
-    default:
-      return false;
-  }
-}
-
-// A header of the final response (after redirects), or empty.
-std::string response_header(CURL* easy, const char* name) {
-  curl_header* h = nullptr;
-  if (curl_easy_header(easy, name, 0, CURLH_HEADER, -1, &h) != CURLHE_OK) return {};
-  return h->value;
-}
-
-struct ContentRange {
-  uint64_t first = 0, last = 0;
-  std::optional<uint64_t> total;  // absent for "bytes a-b/*"
+struct UrlDeleter {
+  void operator()(CURLU* u) const { curl_url_cleanup(u); }
 };
 
-std::optional<ContentRange> parse_content_range(const std::string& v) {
-  unsigned long long a, b, t;
-  int used = 0;
-  if (std::sscanf(v.c_str(), "bytes %llu-%llu/%llu%n", &a, &b, &t, &used) == 3 && used > 0)
-    return ContentRange{a, b, t};
-  if (std::sscanf(v.c_str(), "bytes %llu-%llu/*%n", &a, &b, &used) == 2 && used > 0)
-    return ContentRange{a, b, std::nullopt};
-  return std::nullopt;
+// `url` split into where to send requests and its decoded credentials.
+Endpoint endpoint(const std::string& url, bool home) {
+  Endpoint e{redact_url(url), {}, {}, home};
+  std::unique_ptr<CURLU, UrlDeleter> u(curl_url());
+  if (u && curl_url_set(u.get(), CURLUPART_URL, url.c_str(), 0) == CURLUE_OK) {
+    for (auto [part, into] : {std::pair{CURLUPART_USER, &e.user}, {CURLUPART_PASSWORD, &e.password}}) {
+      char* v = nullptr;
+      if (curl_url_get(u.get(), part, &v, CURLU_URLDECODE) == CURLUE_OK && v) *into = v;
+      curl_free(v);
+    }
+  }
+  return e;
 }
 
-// What names the file's version; every range must come from the same one.
-struct Validators {
-  uint64_t size = 0;
-  std::string etag, last_modified;
-};
-
-// One range request and its handle, reused for the next request so the
-// connection stays warm.
-struct Transfer {
-  Transfer() : easy(curl_easy_init()) {}
-  ~Transfer() { curl_easy_cleanup(easy); }
-  Transfer(const Transfer&) = delete;
-  Transfer& operator=(const Transfer&) = delete;
-
-  void reset(uint64_t chunk_index, uint64_t first, uint64_t bytes, bool whole_file) {
-    chunk = chunk_index;
-    begin = first;
-    length = bytes;
-    whole = whole_file;
-    body.clear();
-    body.reserve(bytes);
-    got_200 = overflow = false;
-    errbuf[0] = '\0';
-    std::string range = std::to_string(begin) + "-" + std::to_string(begin + length - 1);
-    curl_easy_setopt(easy, CURLOPT_RANGE, range.c_str());
-  }
-
-  CURL* easy;
-  uint64_t chunk = 0, begin = 0, length = 0;
-  std::vector<uint8_t> body;
-  bool whole = false;     // the range is the whole file: a plain 200 answers it too
-  bool got_200 = false;   // the server ignored Range; the transfer was cut short
-  bool overflow = false;  // more bytes than the range holds
-  char errbuf[CURL_ERROR_SIZE] = {};
-};
-
-size_t on_body(char* data, size_t size, size_t n, void* user) {
-  auto* t = static_cast<Transfer*>(user);
-  size_t bytes = size * n;
-  long code = 0;
-  curl_easy_getinfo(t->easy, CURLINFO_RESPONSE_CODE, &code);
-  if (code == 200 && !t->whole) {
-    t->got_200 = true;  // a whole file we did not ask for: stop it now
-    return 0;
-  }
-  if (code != 206 && code != 200) return bytes;  // an error page; the status says enough
-  if (t->body.size() + bytes > t->length) {
-    t->overflow = true;
-    return 0;
-  }
-  size_t at = t->body.size();
-  t->body.resize(at + bytes);
-  std::memcpy(t->body.data() + at, data, bytes);
-  return bytes;
-}
-
-enum class Verdict { Done, Retry, Fail };
-struct Outcome {
-  Verdict verdict;
-  std::string why;
-};
-
-// Judges a finished range request; `expect` is null for the opening probe.
-Outcome judge(Transfer& t, CURLcode rc, const Validators* expect) {
-  long code = 0;
-  curl_easy_getinfo(t.easy, CURLINFO_RESPONSE_CODE, &code);
-  curl_off_t length = -1;
-  curl_easy_getinfo(t.easy, CURLINFO_CONTENT_LENGTH_DOWNLOAD_T, &length);
-  if (code == 200 && length == 0)  // nginx's answer for an empty file
-    return {Verdict::Fail, expect ? kChanged + " (it is empty now)" : "the file is empty"};
-  if (t.got_200 || (rc == CURLE_OK && code == 200 && !t.whole))
-    return {Verdict::Fail,
-            "the server does not support range requests (it answered 200 OK to a Range request)"};
-  if (t.overflow) return {Verdict::Fail, "the server sent more bytes than the range asked for"};
-  if (rc != CURLE_OK)
-    return {transient_error(rc) ? Verdict::Retry : Verdict::Fail,
-            t.errbuf[0] ? t.errbuf : curl_easy_strerror(rc)};
-  if (code == 416 && expect) return {Verdict::Fail, kChanged + " (range no longer satisfiable)"};
-  if (code != 206 && code != 200)
-    return {transient_status(code) ? Verdict::Retry : Verdict::Fail,
-            "the server answered " + http_status(code)};
-  // Some servers answer a range covering the whole file with a plain 200.
-  auto cr = code == 200 ? ContentRange{t.begin, t.begin + t.length - 1,
-                                       length < 0 ? std::nullopt : std::optional<uint64_t>(length)}
-                        : parse_content_range(response_header(t.easy, "Content-Range"));
-  if (!cr) return {Verdict::Fail, "a 206 answer without a valid Content-Range"};
-  if (expect) {
-    if (cr->total && *cr->total != expect->size)
-      return {Verdict::Fail, kChanged + " (size was " + std::to_string(expect->size) +
-                                 " bytes, now " + std::to_string(*cr->total) + ")"};
-    std::string etag = response_header(t.easy, "ETag");
-    if (etag != expect->etag)
-      return {Verdict::Fail, kChanged + " (ETag was " + expect->etag + ", now " + etag + ")"};
-    std::string modified = response_header(t.easy, "Last-Modified");
-    if (modified != expect->last_modified)
-      return {Verdict::Fail, kChanged + " (Last-Modified was " + expect->last_modified + ", now " +
-                                 modified + ")"};
-  }
-  if (cr->first != t.begin || cr->last + 1 != t.begin + t.length)
-    return {Verdict::Fail, "the server sent bytes " + std::to_string(cr->first) + "-" +
-                               std::to_string(cr->last) + " for a request of " +
-                               std::to_string(t.begin) + "-" +
-                               std::to_string(t.begin + t.length - 1)};
-  if (t.body.size() != t.length)
-    return {Verdict::Retry, "short answer (" + std::to_string(t.body.size()) + " of " +
-                                std::to_string(t.length) + " bytes)"};
-  return {Verdict::Done, {}};
+// Whether requests may go to `origin` at all; the refusal names the option.
+Status check_origin(const std::string& what, const std::string& origin,
+                    const std::string& home, const std::vector<std::string>& allowed) {
+  if (origin == home || std::find(allowed.begin(), allowed.end(), origin) != allowed.end())
+    return {};
+  std::string image = home == kLocalOrigin ? "the image is a local file"
+                                            : "not on the image's origin " + home;
+  return usage(what + " is on " + origin + ", " + image + "; --allow-origin " + origin +
+               " allows it (headers and credentials are never sent there)");
 }
 
 class HttpSource final : public Source {
  public:
-  HttpSource(const std::string& url, const SourceOptions& options, const HttpOptions& http)
+  HttpSource(const std::string& url, const SourceOptions& options, const HttpOptions& http,
+             std::string origin, std::string home)
       : url_(url),
         name_(redact_url(url)),
         userinfo_(url_userinfo(url)),
+        origin_(std::move(origin)),
+        home_(std::move(home)),
+        allowed_(options.allowed_origins),
         opt_(http),
-        cache_(http.cache_chunks) {
+        retry_{http.max_retries, http.backoff},
+        limits_{http.chunk_size, options.cache_bytes, http.max_transfers,
+                http.readahead_chunks ? 1 : http.max_request_chunks},
+        cache_(http.cache_chunks ? http.cache_chunks
+                                 : std::max<size_t>(options.cache_bytes / 2 / http.chunk_size, 1)),
+        pool_(std::make_shared<BufferPool>(cache_.capacity() +
+                                           size_t(http.max_transfers) * limits_.max_request_chunks)) {
     for (const auto& h : options.http_headers) headers_ = curl_slist_append(headers_, h.c_str());
+    settings_.headers = headers_;
+    settings_.netrc = options.netrc;
+    settings_.netrc_file = options.netrc_file;
+    settings_.proxy = options.proxy;
+    settings_.connect_timeout_s = http.connect_timeout_s;
+    settings_.stall_timeout_s = http.stall_timeout_s;
+    settings_.stop = options.stop;
+    settings_.pool = pool_.get();
+    data_ = endpoint(url, origin_ == home_);
+    plan_ = http.readahead_chunks
+                ? Pipeline{http.readahead_chunks, 1, http.max_transfers}
+                : plan_pipeline({}, limits_);
     multi_ = curl_multi_init();
-    curl_multi_setopt(multi_, CURLMOPT_MAX_HOST_CONNECTIONS, opt_.max_transfers);
-    curl_multi_setopt(multi_, CURLMOPT_MAXCONNECTS, opt_.max_transfers);
+    curl_multi_setopt(multi_, CURLMOPT_MAX_HOST_CONNECTIONS, http.max_transfers);
+    curl_multi_setopt(multi_, CURLMOPT_MAXCONNECTS, http.max_transfers);
   }
 
   ~HttpSource() override {
@@ -219,42 +106,78 @@ class HttpSource final : public Source {
       curl_multi_wakeup(multi_);
       io_.join();
     }
-    for (auto& t : transfers_) curl_multi_remove_handle(multi_, t->easy);
+    for (auto& t : transfers_) curl_multi_remove_handle(multi_, t->easy());
     transfers_.clear();
     curl_multi_cleanup(multi_);
     curl_slist_free_all(headers_);
   }
 
-  // The opening probe: a ranged GET of byte 0, retried like any request.
+  // The opening probe: a ranged GET of byte 0, retried like any request,
+  // following redirects within the origin policy. Data requests then go
+  // straight to where the redirects ended.
   Status probe() {
-    Transfer t;
-    configure(t);
-    for (int attempt = 0;; ++attempt) {
-      t.reset(0, 0, 1, false);
-      debug("%s: probing with GET bytes 0-0", name_.c_str());
-      Outcome o = judge(t, curl_easy_perform(t.easy), nullptr);
+    Transfer t(settings_);
+    int redirects = 0;
+    t.aim(data_);
+    t.start(0, 1, false, 1);
+    while (true) {
+      debug("%s: probing %s with GET bytes 0-0", name_.c_str(), data_.url.c_str());
+      Outcome o = t.finish(curl_easy_perform(t.easy()), nullptr);
+      if (stopped()) return Error{ErrorKind::Interrupted, name_ + ": interrupted"};
+      if (o.verdict == Verdict::Redirect) {
+        std::string to = o.why, origin = url_origin(to);
+        if (++redirects > opt_.max_redirects)
+          return Error{ErrorKind::Io, name_ + ": more than " + std::to_string(opt_.max_redirects) +
+                                          " redirects"};
+        if (origin.empty())
+          return unsupported(name_ + ": redirected to " + redact_url(to) +
+                             ": unsupported URL scheme (qflash reads http:// and https://)");
+        QF_TRY(check_origin(name_ + ": redirected to " + redact_url(to) + ", which", origin,
+                            home_, allowed_));
+        bool home = origin == home_;
+        Endpoint next = endpoint(to, home);
+        if (home && next.user.empty() && data_.home) {  // same origin: same credentials
+          next.user = data_.user;
+          next.password = data_.password;
+        }
+        data_ = std::move(next);
+        debug("%s: redirected to %s%s", name_.c_str(), data_.url.c_str(),
+              home ? "" : " (another origin: no headers or credentials)");
+        t.aim(data_);
+        t.start(0, 1, false, 1);
+        continue;
+      }
       if (o.verdict == Verdict::Done) {
-        auto cr = parse_content_range(response_header(t.easy, "Content-Range"));
-        if (!cr->total) return unsupported(name_ + ": the server does not tell the file's size");
-        v_ = {*cr->total, response_header(t.easy, "ETag"),
-              response_header(t.easy, "Last-Modified")};
+        const Answer& a = t.answer();
+        auto cr = parse_content_range(a.content_range);
+        if (!cr || !cr->total)
+          return unsupported(name_ + ": the server does not tell the file's size");
+        v_ = {*cr->total, a.etag, a.last_modified};
         debug("%s: %llu bytes, ETag %s, Last-Modified %s", name_.c_str(),
               static_cast<unsigned long long>(v_.size), v_.etag.c_str(), v_.last_modified.c_str());
         return {};
       }
-      if (o.verdict == Verdict::Fail) return Error{ErrorKind::Io, name_ + ": " + scrub(o.why)};
-      if (attempt == opt_.max_retries)
-        return Error{ErrorKind::Io, name_ + ": " + scrub(o.why) + " (gave up after " +
-                                        std::to_string(attempt) + " retries)"};
-      auto delay = backoff(attempt);
+      auto delay = o.verdict == Verdict::Retry ? retry_.delay(++t.attempts) : std::nullopt;
+      if (!delay) return Error{ErrorKind::Io, name_ + ": " + gave_up(o, t.attempts)};
       debug("%s: %s; retrying in %lld ms", name_.c_str(), scrub(o.why).c_str(),
-            static_cast<long long>(delay.count()));
-      std::this_thread::sleep_for(delay);
+            static_cast<long long>(delay->count()));
+      // Sleeps in slices, so that a stop request ends the wait.
+      for (auto until = Clock::now() + *delay; Clock::now() < until && !stopped();)
+        std::this_thread::sleep_for(std::min<Clock::duration>(until - Clock::now(),
+                                                              std::chrono::milliseconds(20)));
+      t.again(o.resume);
     }
   }
 
+  // The I/O thread takes no process signals: they belong to the caller's
+  // threads (a SIGINT must reach the handler that stops the run, not kill
+  // the process from here).
   void start() {
+    sigset_t all, old;
+    sigfillset(&all);
+    pthread_sigmask(SIG_SETMASK, &all, &old);
     io_ = std::thread([this] { run(); });
+    pthread_sigmask(SIG_SETMASK, &old, nullptr);
   }
 
   Result<size_t> read_at(std::span<uint8_t> buf, uint64_t offset) const override {
@@ -273,11 +196,15 @@ class HttpSource final : public Source {
         ++slots_[i].waiters;
         waiting[i - first] = true;
       }
-    queued |= read_ahead(first, last);
+    bool sequential = false;
+    queued |= read_ahead(first, last, sequential);
     if (queued) curl_multi_wakeup(multi_);
     size_t done = 0;
     for (uint64_t i = first; i <= last; ++i) {
-      ChunkCache::Chunk chunk = waiting[i - first] ? nullptr : cache_.get(i);
+      // A stream's chunks are not made recent again: read once, they are
+      // the first to go, before the ones still ahead of it.
+      ChunkCache::Chunk chunk =
+          waiting[i - first] ? nullptr : sequential ? cache_.peek(i) : cache_.get(i);
       if (!chunk) {
         if (!waiting[i - first]) {  // evicted since we looked
           if (want(i, true)) curl_multi_wakeup(multi_);
@@ -300,6 +227,9 @@ class HttpSource final : public Source {
       std::memcpy(buf.data() + done, chunk->data() + skip, n);
       done += n;
       lk.lock();
+      // A stream read to the chunk's end will not be back for it: its buffer
+      // goes back to the pool now, for the ranges ahead (no fresh pages).
+      if (sequential && skip + n == chunk->size()) cache_.erase(i);
     }
     return done;
   }
@@ -308,7 +238,7 @@ class HttpSource final : public Source {
   const std::string& name() const override { return name_; }
 
   // qemu's rule: an absolute path stays a local file; anything else is
-  // relative to this URL, credentials included (same server).
+  // relative to this URL, credentials included (same origin).
   std::string resolve(const std::string& ref) const override {
     if (ref.empty() || ref[0] == '/' || is_url(ref)) return ref;
     auto r = resolve_url(url_, ref);
@@ -316,13 +246,10 @@ class HttpSource final : public Source {
   }
 
  private:
-  enum class State { Queued, Active, Delayed, Done };
-  // A chunk on its way. Once Done it stays until its last waiter took the
-  // data, so the LRU cannot evict a chunk out from under a reader.
+  enum class State { Queued, Active, Done };
   struct Slot {
     State state = State::Queued;
     bool demand = false;
-    int attempt = 0;
     int waiters = 0;
     ChunkCache::Chunk chunk;
   };
@@ -332,37 +259,21 @@ class HttpSource final : public Source {
     uint64_t used = 0;
   };
 
-  void configure(Transfer& t) const {
-    CURL* e = t.easy;
-    curl_easy_setopt(e, CURLOPT_URL, url_.c_str());
-    curl_easy_setopt(e, CURLOPT_HTTPHEADER, headers_);
-    curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
-    curl_easy_setopt(e, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
-    curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, 1L);
-    curl_easy_setopt(e, CURLOPT_MAXREDIRS, opt_.max_redirects);
-    curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT, opt_.connect_timeout_s);
-    curl_easy_setopt(e, CURLOPT_LOW_SPEED_LIMIT, 1L);
-    curl_easy_setopt(e, CURLOPT_LOW_SPEED_TIME, opt_.stall_timeout_s);
-    curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
-    curl_easy_setopt(e, CURLOPT_TCP_KEEPALIVE, 1L);
-    curl_easy_setopt(e, CURLOPT_BUFFERSIZE, 256L * 1024);
-    curl_easy_setopt(e, CURLOPT_USERAGENT, "qflash");
-    curl_easy_setopt(e, CURLOPT_ERRORBUFFER, t.errbuf);
-    curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, on_body);
-    curl_easy_setopt(e, CURLOPT_WRITEDATA, &t);
-    curl_easy_setopt(e, CURLOPT_PRIVATE, &t);
-  }
+  bool stopped() const { return settings_.stop && settings_.stop->load(); }
 
-  std::chrono::milliseconds backoff(int attempt) const {
-    return std::min(opt_.backoff * (int64_t(1) << std::min(attempt, 10)),
-                    std::chrono::milliseconds(10000));
+  std::string gave_up(const Outcome& o, int attempts) const {
+    std::string why = scrub(o.why);
+    if (o.verdict == Verdict::Retry)
+      why += " (gave up after " + std::to_string(attempts - 1) + " retries)";
+    return why;
   }
 
   // Messages from curl name hosts, not credentials; this makes sure.
   std::string scrub(std::string msg) const {
-    if (userinfo_.empty()) return msg;
-    for (size_t at; (at = msg.find(userinfo_)) != std::string::npos;)
-      msg.replace(at, userinfo_.size(), "***");
+    for (const std::string* secret : {&userinfo_, &data_.password})
+      if (!secret->empty())
+        for (size_t at; (at = msg.find(*secret)) != std::string::npos;)
+          msg.replace(at, secret->size(), "***");
     return msg;
   }
 
@@ -377,25 +288,29 @@ class HttpSource final : public Source {
     return true;
   }
 
-  // Keeps up to readahead_chunks queued past a read that continues one of
-  // a few sequential streams; other reads start a new stream.
-  bool read_ahead(uint64_t first, uint64_t last) const {
+  // Keeps plan_.ahead_chunks queued past a read that continues one of a
+  // few sequential streams; other reads start a new stream.
+  bool read_ahead(uint64_t first, uint64_t last, bool& sequential) const {
     ++clock_;
+    const uint64_t ahead = plan_.ahead_chunks;
     Stream* s = nullptr;
     for (auto& st : streams_)
-      if (st.next != UINT64_MAX && first <= st.next + 1 && first + opt_.readahead_chunks >= st.next)
-        s = &st;
+      if (st.next != UINT64_MAX && first <= st.next + 1 && first + ahead >= st.next) s = &st;
+    sequential = s != nullptr;
     if (!s) {
       s = &*std::min_element(streams_.begin(), streams_.end(),
                              [](const Stream& a, const Stream& b) { return a.used < b.used; });
       *s = {last + 1, clock_};
       return false;
     }
-    s->next = std::max(s->next, last + 1);
+    // From the stream's frontier on: a read behind it (another worker's,
+    // late) does not ask again for chunks the stream already consumed.
+    uint64_t from = std::max(s->next, last + 1);
+    s->next = from;
     s->used = clock_;
     uint64_t chunks = (v_.size + opt_.chunk_size - 1) / opt_.chunk_size;
     bool queued = false;
-    for (uint64_t i = last + 1; i <= last + opt_.readahead_chunks && i < chunks; ++i)
+    for (uint64_t i = from; i <= last + ahead && i < chunks; ++i)
       if (!cache_.contains(i)) queued |= want(i, false);
     return queued;
   }
@@ -411,82 +326,149 @@ class HttpSource final : public Source {
     return std::nullopt;
   }
 
+  // One range request for chunk `i` and the queued chunks right after it,
+  // up to plan_.request_chunks: fewer, larger requests on a far link.
   void launch(uint64_t i) {
     Transfer* t;
     if (idle_.empty()) {
-      transfers_.push_back(std::make_unique<Transfer>());
+      transfers_.push_back(std::make_unique<Transfer>(settings_));
       t = transfers_.back().get();
-      configure(*t);
+      t->aim(data_);
     } else {
       t = idle_.back();
       idle_.pop_back();
     }
-    uint64_t begin = i * opt_.chunk_size;
-    uint64_t length = std::min<uint64_t>(opt_.chunk_size, v_.size - begin);
-    t->reset(i, begin, length, length == v_.size);
-    slots_[i].state = State::Active;
+    uint64_t n = 1, cs = opt_.chunk_size, chunks = (v_.size + cs - 1) / cs;
+    while (n < plan_.request_chunks && i + n < chunks) {
+      auto it = slots_.find(i + n);
+      if (it == slots_.end() || it->second.state != State::Queued) break;
+      ++n;
+    }
+    for (uint64_t k = i; k < i + n; ++k) slots_[k].state = State::Active;
+    uint64_t begin = i * cs, length = std::min<uint64_t>(n * cs, v_.size - begin);
+    t->start(begin, length, length == v_.size, cs, &v_,
+             [this](uint64_t offset, std::vector<uint8_t>&& part) {
+               std::lock_guard lk(mu_);
+               if (!fatal_) publish(offset / opt_.chunk_size, std::move(part));
+             });
     ++active_;
     debug("%s: GET bytes %llu-%llu", name_.c_str(), static_cast<unsigned long long>(begin),
-          static_cast<unsigned long long>(begin + t->length - 1));
-    curl_multi_add_handle(multi_, t->easy);
+          static_cast<unsigned long long>(begin + length - 1));
+    curl_multi_add_handle(multi_, t->easy());
+  }
+
+  // Under mu_: chunk `i` arrived whole and checked; its waiters wake.
+  void publish(uint64_t i, std::vector<uint8_t>&& bytes) {
+    auto chunk = pool_->share(std::move(bytes));
+    cache_.put(i, chunk);
+    auto it = slots_.find(i);
+    if (it == slots_.end()) return;
+    if (it->second.waiters == 0) {
+      slots_.erase(it);
+    } else {
+      it->second.state = State::Done;
+      it->second.chunk = std::move(chunk);
+      cv_.notify_all();
+    }
+  }
+
+  // Under mu_: the run is over; every reader wakes to `e`.
+  void fail(Error e) {
+    fatal_ = std::move(e);
+    slots_.clear();
+    demand_.clear();
+    ahead_.clear();
+    cv_.notify_all();
   }
 
   void finish(Transfer& t, CURLcode rc) {
-    Outcome o = judge(t, rc, &v_);
+    Outcome o = t.finish(rc, &v_);
+    if (o.verdict == Verdict::Done) measure(t);
     std::lock_guard lk(mu_);
+    if (fatal_) {
+      --active_;
+      idle_.push_back(&t);
+      return;
+    }
+    std::string where = name_ + ": bytes " + std::to_string(t.begin()) + "-" +
+                        std::to_string(t.begin() + t.length() - 1) + ": ";
+    if (o.verdict == Verdict::Retry) {
+      if (auto delay = retry_.delay(++t.attempts)) {
+        debug("%s%s; retry %d in %lld ms%s", where.c_str(), scrub(o.why).c_str(), t.attempts,
+              static_cast<long long>(delay->count()),
+              o.resume ? (", from byte " + std::to_string(t.begin() + t.received())).c_str() : "");
+        t.again(o.resume);
+        delayed_.push_back({Clock::now() + *delay, &t});
+        return;
+      }
+    }
     --active_;
     idle_.push_back(&t);
-    Slot& s = slots_[t.chunk];
-    std::string where = name_ + ": bytes " + std::to_string(t.begin) + "-" +
-                        std::to_string(t.begin + t.length - 1) + ": ";
     if (o.verdict == Verdict::Done) {
-      auto chunk = std::make_shared<const std::vector<uint8_t>>(std::move(t.body));
-      cache_.put(t.chunk, chunk);
-      if (s.waiters == 0) {
-        slots_.erase(t.chunk);
-      } else {
-        s.state = State::Done;
-        s.chunk = std::move(chunk);
-      }
-    } else if (o.verdict == Verdict::Retry && s.attempt < opt_.max_retries) {
-      auto delay = backoff(s.attempt++);
-      s.state = State::Delayed;
-      delayed_.push_back({Clock::now() + delay, t.chunk});
-      debug("%s%s; retry %d in %lld ms", where.c_str(), scrub(o.why).c_str(), s.attempt,
-            static_cast<long long>(delay.count()));
+      uint64_t first = t.begin() / opt_.chunk_size;
+      auto parts = t.take_parts();
+      for (size_t k = 0; k < parts.size(); ++k)
+        if (!parts[k].empty()) publish(first + k, std::move(parts[k]));  // else published
       return;
-    } else {
-      std::string why = scrub(o.why);
-      if (o.verdict == Verdict::Retry)
-        why += " (gave up after " + std::to_string(s.attempt) + " retries)";
-      // A changed file is the image's fault, whichever range saw it.
-      fatal_ = Error{ErrorKind::Io, why.starts_with(kChanged) ? name_ + ": " + why : where + why};
-      slots_.clear();
-      demand_.clear();
-      ahead_.clear();
-      delayed_.clear();
     }
-    cv_.notify_all();
+    if (o.verdict == Verdict::Redirect)
+      o.why = "the server redirected a range request to " + redact_url(o.why);
+    std::string why = gave_up(o, t.attempts);
+    // A changed file is the image's fault, whichever range saw it.
+    fail(Error{ErrorKind::Io, why.starts_with(kImageChanged) ? name_ + ": " + why : where + why});
+  }
+
+  // Folds a finished request into the link estimate; every window of a few
+  // round trips, the pipeline is planned again from it.
+  void measure(const Transfer& t) {
+    double rtt = t.first_byte_seconds();
+    link_.rtt_s = link_.rtt_s == 0 ? rtt : 0.75 * link_.rtt_s + 0.25 * rtt;
+    window_bytes_ += t.length();
+    auto now = Clock::now();
+    double elapsed = std::chrono::duration<double>(now - window_start_).count();
+    if (window_start_ == Clock::time_point{}) {
+      window_start_ = now;
+      window_bytes_ = 0;
+      return;
+    }
+    if (elapsed < std::max(0.25, 4 * link_.rtt_s)) return;
+    link_.rate = double(window_bytes_) / elapsed;
+    window_start_ = now;
+    window_bytes_ = 0;
+    if (opt_.readahead_chunks) return;
+    Pipeline p = plan_pipeline(link_, limits_);
+    debug("%s: round trip %.1f ms, %.1f MB/s: %zu chunks ahead, %zu per request, %ld at once",
+          name_.c_str(), link_.rtt_s * 1e3, link_.rate / 1e6, p.ahead_chunks, p.request_chunks,
+          p.transfers);
+    std::lock_guard lk(mu_);
+    plan_ = p;
   }
 
   void run() {
     while (true) {
-      auto wait = std::chrono::milliseconds(1000);
+      auto wait = std::chrono::milliseconds(settings_.stop ? 50 : 1000);
       {
         std::lock_guard lk(mu_);
         if (stop_) return;
+        if (stopped() && !fatal_) {
+          for (auto& t : transfers_) curl_multi_remove_handle(multi_, t->easy());
+          fail(Error{ErrorKind::Interrupted, name_ + ": interrupted"});
+        }
         auto now = Clock::now();
         for (auto it = delayed_.begin(); it != delayed_.end();) {
-          if (it->first <= now) {
-            slots_[it->second].state = State::Queued;
-            demand_.push_front(it->second);
+          if (fatal_) {
+            --active_;
+            idle_.push_back(it->second);
+            it = delayed_.erase(it);
+          } else if (it->first <= now) {
+            curl_multi_add_handle(multi_, it->second->easy());
             it = delayed_.erase(it);
           } else {
             wait = std::min(wait, std::chrono::ceil<std::chrono::milliseconds>(it->first - now));
             ++it;
           }
         }
-        while (!fatal_ && active_ < opt_.max_transfers) {
+        while (!fatal_ && active_ < plan_.transfers) {
           auto i = next_queued();
           if (!i) break;
           launch(*i);
@@ -510,29 +492,40 @@ class HttpSource final : public Source {
     }
   }
 
-  const std::string url_;       // with credentials: only ever given to curl
+  const std::string url_;       // with credentials: only resolved against
   const std::string name_;      // without them: for every message
   const std::string userinfo_;  // to scrub from curl's messages
+  const std::string origin_, home_;
+  const std::vector<std::string> allowed_;
   const HttpOptions opt_;
+  const RetryPolicy retry_;
+  const PipelineLimits limits_;
   curl_slist* headers_ = nullptr;
+  TransferSettings settings_;
+  Endpoint data_;  // where range requests go (after the probe's redirects)
   Validators v_;
   CURLM* multi_ = nullptr;
   std::thread io_;
 
   // The I/O thread's own.
   std::vector<std::unique_ptr<Transfer>> transfers_;
-  std::vector<Transfer*> idle_;
+  std::vector<std::pair<Clock::time_point, Transfer*>> delayed_;
+  LinkEstimate link_;
+  Clock::time_point window_start_{};
+  uint64_t window_bytes_ = 0;
 
   // Shared with readers, under mu_ (read_at is const to callers).
   mutable std::mutex mu_;
   mutable std::condition_variable cv_;
   mutable ChunkCache cache_;
+  std::shared_ptr<BufferPool> pool_;  // outlives every chunk handed out
   mutable std::unordered_map<uint64_t, Slot> slots_;
   mutable std::deque<uint64_t> demand_, ahead_;
   mutable std::array<Stream, 4> streams_;
   mutable uint64_t clock_ = 0;
-  std::vector<std::pair<Clock::time_point, uint64_t>> delayed_;
-  long active_ = 0;
+  Pipeline plan_;
+  std::vector<Transfer*> idle_;
+  long active_ = 0;  // transfers running or waiting for a retry
   std::optional<Error> fatal_;
   bool stop_ = false;
 };
@@ -542,7 +535,11 @@ class HttpSource final : public Source {
 Result<SourcePtr> open_http_source(const std::string& url, const SourceOptions& options,
                                    const HttpOptions& http) {
   curl_init_once();
-  auto src = std::make_shared<HttpSource>(url, options, http);
+  std::string origin = url_origin(url);
+  if (origin.empty()) return usage(redact_url(url) + ": not a valid http(s) URL");
+  std::string home = options.home_origin.empty() ? origin : options.home_origin;
+  QF_TRY(check_origin(redact_url(url), origin, home, options.allowed_origins));
+  auto src = std::make_shared<HttpSource>(url, options, http, origin, home);
   QF_TRY(src->probe());
   src->start();
   return SourcePtr(std::move(src));

@@ -1,11 +1,21 @@
 // HTTP(S) sources: an image read with HTTP range requests on the libcurl
 // multi interface. One I/O thread drives every transfer of a source over
-// keep-alive connections; read_at() (from any thread) waits for the chunks
-// it needs, kept in a bounded LRU, and sequential streams are read ahead.
-// Transient faults (resets, timeouts, 5xx) are retried with back-off; no
-// range support, 4xx, or a file that changes during the run (size, ETag,
-// Last-Modified) fail with a one-line error. Credentials and header values
-// never appear in names, messages or --debug output.
+// keep-alive connections (HTTP/2 streams where the server offers them);
+// read_at() (from any thread) waits for the chunks it needs, kept in a
+// bounded LRU. Ranges lie on a fixed grid (chunk_size) so that caches keyed
+// on slices can share them between stations. Sequential streams are read
+// ahead deep enough to cover the measured bandwidth-delay product, within
+// SourceOptions::cache_bytes. Transient faults (resets, timeouts, 5xx) are
+// retried with back-off, a broken range resumed where it stopped; no range
+// support, 4xx, a wrong range, or a file that changes during the run (size,
+// ETag, Last-Modified) fail with a one-line error naming the answer.
+// Headers, URL credentials and netrc go only to the origin of the image the
+// user named; other origins (redirects, backing files) only with
+// SourceOptions::allowed_origins, and without them. Credentials and header
+// values never appear in names, messages or --debug output.
+//
+// Parts: response.h judges answers, transfer.h runs one range request,
+// pipeline.h sizes the read-ahead; this file schedules the chunks.
 #pragma once
 
 #include <chrono>
@@ -16,20 +26,22 @@
 namespace qflash {
 
 struct HttpOptions {
-  size_t chunk_size = size_t(1) << 20;
-  size_t cache_chunks = 64;      // LRU capacity (64 MiB with 1 MiB chunks)
-  size_t readahead_chunks = 16;  // requested ahead of a sequential stream
-  long max_transfers = 8;        // range requests in flight, and connections
-  int max_retries = 5;           // per request, for transient faults
+  size_t chunk_size = size_t(1) << 20;  // the grid: every range starts on it
+  size_t cache_chunks = 0;      // LRU capacity; 0: half of SourceOptions::cache_bytes
+  size_t readahead_chunks = 0;  // 0: adaptive; else this depth, one chunk per request
+  long max_transfers = 16;      // range requests in flight, and connections
+  size_t max_request_chunks = 8;  // the largest range request, in chunks
+  int max_retries = 5;          // per request, for transient faults
   std::chrono::milliseconds backoff{250};  // the first retry's delay, doubled each time
   long connect_timeout_s = 15;
   long stall_timeout_s = 30;  // a transfer under 1 byte/s for this long is retried
   long max_redirects = 10;
 };
 
-// Probes `url` (a ranged GET of byte 0) for its size, range support and
-// validators, then returns the source; fails before any data is read if
-// the server is unreachable, refuses, or ignores Range.
+// Probes `url` (a ranged GET of byte 0, following redirects the origin
+// policy allows) for its size, range support and validators, then returns
+// the source; fails before any data is read if the server is unreachable,
+// refuses, ignores Range, or the URL's origin is not allowed.
 Result<SourcePtr> open_http_source(const std::string& url, const SourceOptions& options,
                                    const HttpOptions& http = {});
 

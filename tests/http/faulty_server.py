@@ -10,7 +10,9 @@ the whole file (--full-200: only to a range that covers it all); --stall N,M... 
 --change-after N serves a new version (other ETag and
 Last-Modified; --grow also appends bytes) from the N-th request on.
 --auth USER:PASS and --require-header 'Name: value' answer 401/403 without
-them. /redirect/PATH answers 302 to /PATH. The server stops by itself after
+them. /redirect/PATH answers 302 to /PATH (to --redirect-to BASE + /PATH if
+given: another origin). --cut N,M... sends half of those requests' bodies,
+then resets the connection. The server stops by itself after
 --max-requests requests or --lifetime seconds.
 """
 import argparse
@@ -84,7 +86,7 @@ class Handler(BaseHTTPRequestHandler):
         path = urllib.parse.unquote(urllib.parse.urlsplit(self.path).path)
         if path.startswith("/redirect/"):
             self.note(n, "302")
-            return self.reply(302, [("Location", path[len("/redirect"):])])
+            return self.reply(302, [("Location", (a.redirect_to or "") + path[len("/redirect"):])])
         if a.auth:
             want = "Basic " + base64.b64encode(a.auth.encode()).decode()
             if self.headers.get("Authorization") != want:
@@ -106,12 +108,12 @@ class Handler(BaseHTTPRequestHandler):
             etag, modified = '"v2"', "Tue, 01 Sep 2026 11:00:00 GMT"
             if a.grow:
                 data += bytes(65536)
-        failing = fault < a.fail_rate and n >= a.fail_from
+        failing = (fault < a.fail_rate and n >= a.fail_from) or n in a.cut
         if n in a.stall:
             self.note(n, "stalled")
             time.sleep(5)
             return self.reset()
-        if failing:
+        if failing and n not in a.cut:
             if kind < 1 / 3:
                 self.note(n, "503")
                 return self.reply(503, [("Retry-After", "0")], b"busy\n")
@@ -162,6 +164,8 @@ def main():
     p.add_argument("--fail-rate", type=float, default=0.0)
     p.add_argument("--fail-from", type=int, default=0)
     p.add_argument("--stall", type=lambda v: {int(x) for x in v.split(",")}, default=set())
+    p.add_argument("--cut", type=lambda v: {int(x) for x in v.split(",")}, default=set())
+    p.add_argument("--redirect-to")
     p.add_argument("--ignore-range", action="store_true")
     p.add_argument("--full-200", action="store_true")
     p.add_argument("--change-after", type=int)

@@ -107,7 +107,7 @@ inline std::string slurp(const std::string& path) {
 class Nginx {
  public:
   Nginx(const ScratchDir& dir, const std::string& root, const std::string& extra = "",
-        bool tls = false)
+        bool tls = false, const std::string& http_extra = "")
       : scheme_(tls ? "https" : "http") {
     bypass_proxies();
     std::string conf = dir / "nginx.conf", logs = dir / "nginx";
@@ -124,7 +124,7 @@ class Nginx {
                           << "  uwsgi_temp_path " << logs << "/uwsgi;\n"
                           << "  scgi_temp_path " << logs << "/scgi;\n"
                           << "  default_type application/octet-stream;\n  sendfile on;\n"
-                          << "  keepalive_requests 100000;\n"
+                          << "  keepalive_requests 100000;\n" << http_extra << "\n"
                           << "  server {\n    listen 127.0.0.1:" << port_ << (tls ? " ssl" : "")
                           << ";\n"
                           << "    root " << root << ";\n"
@@ -192,6 +192,37 @@ class FaultyServer {
     for (std::string line; std::getline(in, line);) ++n;
     return n;
   }
+
+ private:
+  std::string log_;
+  int port_ = 0;
+  std::unique_ptr<ChildProcess> proc_;
+};
+
+// tests/http/bad_proxy.py, a forward proxy for --proxy; `flags` as the
+// script takes them (--mode full-200|wrong-range|foreign, ...).
+class BadProxy {
+ public:
+  BadProxy(const ScratchDir& dir, std::vector<std::string> flags)
+      : log_(dir / "proxy.log") {
+    std::string port_file = dir / "proxy.port";
+    fs::remove(port_file);
+    fs::remove(log_);
+    std::string script = std::string(QFLASH_TESTS_DIR) + "/http/bad_proxy.py";
+    std::vector<std::string> argv = {"python3", script, "--port-file", port_file, "--log", log_};
+    argv.insert(argv.end(), flags.begin(), flags.end());
+    proc_ = std::make_unique<ChildProcess>(argv);
+    for (int i = 0; i < 500 && proc_->running(); ++i) {
+      if (std::filesystem::exists(port_file)) {
+        port_ = std::stoi(slurp(port_file));
+        return;
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+    throw std::runtime_error("bad_proxy.py did not start");
+  }
+  std::string url() const { return "http://127.0.0.1:" + std::to_string(port_); }
+  std::string log() const { return slurp(log_); }
 
  private:
   std::string log_;

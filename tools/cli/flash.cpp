@@ -84,13 +84,13 @@ const char kFlashOptionsHelp[] =
     "      --memory=SIZE    buffer memory (default 256M)\n"
     "      --jobs=N         decompression threads (default: one per CPU)\n"
     "      --queue-depth=N  I/O requests in flight (default 64)\n"
-    "      --header=H       'Name: value' sent with every HTTP request (repeatable)\n"
+    QFLASH_HTTP_OPTIONS_HELP
     "      --debug          internals to stderr\n"
     "  -h, --help           this help\n"
     "  -V, --version        print the version\n";
 
 std::vector<OptionSpec> flash_options(FlashRequest& req, const char* prog) {
-  return {
+  return with_http_options({
       {"yes", false, [&req](const char*) { return req.yes = true; }, 'y'},
       {"verify", false, [&req](const char*) { return req.verify = true; }},
       output_option(prog, req.json),
@@ -113,8 +113,7 @@ std::vector<OptionSpec> flash_options(FlashRequest& req, const char* prog) {
        [&req, prog](const char* arg) {
          return parse_count(prog, "queue-depth", arg, 1, 4096, req.write.queue_depth);
        }},
-      header_option(prog, req.source),
-  };
+  }, prog, req.source);
 }
 
 int flash(const char* prog, FlashRequest& req) {
@@ -129,6 +128,10 @@ int flash(const char* prog, FlashRequest& req) {
     return run.exit_status;
   };
 
+  // The stop flag of this run: set by SIGINT/SIGTERM, read by the engine
+  // and by the HTTP transfers (a dead server's retries end at once).
+  std::atomic<bool> stop{false};
+  req.source.stop = &stop;
   req.source.cache_bytes = chain_cache_budget(req.write.memory);
   auto chain = Chain::open(req.image, req.source);
   if (!chain) return refuse(chain.error());
@@ -152,8 +155,6 @@ int flash(const char* prog, FlashRequest& req) {
   if (!req.yes && !confirm_block_devices(prog, devices, run.image, chain->size()))
     return refuse(Error{ErrorKind::Target, "block devices not confirmed; nothing written"});
 
-  // The stop flag of this run: set by SIGINT/SIGTERM, read by the engine.
-  std::atomic<bool> stop{false};
   StopOnSignal on_signal(stop);
 
   std::vector<WriteTarget> targets;

@@ -1,7 +1,11 @@
 #include "tools/cli/options.h"
 
+#include <cerrno>
 #include <cstdio>
+#include <cstring>
+#include <fstream>
 
+#include "io/http/url.h"
 #include "qflash/qflash.h"
 
 namespace qflash::cli {
@@ -76,17 +80,83 @@ int parse_options(int argc, char** argv, const char* prog, const char* help,
   return -1;
 }
 
-OptionSpec header_option(const char* prog, SourceOptions& into) {
-  return {"header", true, [prog, &into](const char* arg) {
-            std::string h = arg;
-            size_t colon = h.find(':');
-            // A name without blanks, and nothing that could smuggle in another header.
-            bool ok = colon != std::string::npos && colon > 0 && h.find_first_of(" \t") > colon &&
-                      h.find_first_of("\r\n") == std::string::npos;
-            if (!ok) std::fprintf(stderr, "%s: --header wants 'Name: value'\n", prog);
-            else into.http_headers.push_back(h);
-            return ok;
-          }};
+namespace {
+
+// A header as --header takes it: a name without blanks, a colon, and
+// nothing that could smuggle in another header.
+bool valid_header(const std::string& h) {
+  size_t colon = h.find(':');
+  return colon != std::string::npos && colon > 0 && h.find_first_of(" \t") > colon &&
+         h.find_first_of("\r\n") == std::string::npos;
+}
+
+// --header @FILE: one header a line; blank lines and '#' comments skipped.
+// Messages name the file and line, never a value.
+bool read_header_file(const char* prog, const std::string& path, SourceOptions& into) {
+  std::ifstream in(path);
+  if (!in) {
+    std::fprintf(stderr, "%s: --header @%s: %s\n", prog, path.c_str(), std::strerror(errno));
+    return false;
+  }
+  int n = 0;
+  for (std::string line; std::getline(in, line);) {
+    ++n;
+    if (!line.empty() && line.back() == '\r') line.pop_back();
+    size_t text = line.find_first_not_of(" \t");
+    if (text == std::string::npos || line[text] == '#') continue;
+    if (!valid_header(line)) {
+      std::fprintf(stderr, "%s: --header @%s: line %d is not 'Name: value'\n", prog,
+                   path.c_str(), n);
+      return false;
+    }
+    into.http_headers.push_back(line);
+  }
+  return true;
+}
+
+}  // namespace
+
+std::vector<OptionSpec> http_options(const char* prog, SourceOptions& into) {
+  return {
+      {"header", true,
+       [prog, &into](const char* arg) {
+         std::string h = arg;
+         if (h.starts_with("@")) return read_header_file(prog, h.substr(1), into);
+         if (!valid_header(h)) {
+           std::fprintf(stderr, "%s: --header wants 'Name: value' or @FILE\n", prog);
+           return false;
+         }
+         into.http_headers.push_back(h);
+         return true;
+       }},
+      {"netrc", false, [&into](const char*) { return into.netrc = true; }},
+      {"netrc-file", true,
+       [&into](const char* arg) {
+         into.netrc_file = arg;
+         return into.netrc = true;
+       }},
+      {"proxy", true,
+       [&into](const char* arg) {
+         into.proxy = arg;
+         return true;
+       }},
+      {"allow-origin", true,
+       [prog, &into](const char* arg) {
+         auto origin = parse_origin(arg);
+         if (!origin) {
+           std::fprintf(stderr, "%s: %s\n", prog, origin.error().message.c_str());
+           return false;
+         }
+         into.allowed_origins.push_back(*origin);
+         return true;
+       }},
+  };
+}
+
+std::vector<OptionSpec> with_http_options(std::vector<OptionSpec> specs, const char* prog,
+                                          SourceOptions& into) {
+  for (auto& spec : http_options(prog, into)) specs.push_back(std::move(spec));
+  return specs;
 }
 
 OptionSpec output_option(const char* prog, bool& json) {

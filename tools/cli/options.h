@@ -31,9 +31,26 @@ LogSink stderr_log_sink(const char* prog);
 int parse_options(int argc, char** argv, const char* prog, const char* help,
                   const std::vector<OptionSpec>& specs, std::vector<std::string>& positional);
 
-// --header 'Name: value', repeatable, for every command that reads an image:
-// sent with each HTTP request (tokens); the value is never printed.
-OptionSpec header_option(const char* prog, SourceOptions& into);
+// The options of every command that reads an image, for HTTP(S) images:
+// --header 'Name: value' or --header @FILE (one header a line; '#' starts a
+// comment), repeatable, sent with each request to the image's origin, the
+// value never printed; --netrc, --netrc-file FILE; --proxy URL;
+// --allow-origin ORIGIN (repeatable).
+std::vector<OptionSpec> http_options(const char* prog, SourceOptions& into);
+
+// `specs` followed by http_options(prog, into).
+std::vector<OptionSpec> with_http_options(std::vector<OptionSpec> specs, const char* prog,
+                                          SourceOptions& into);
+
+// The help lines of http_options, to paste into a command's help.
+#define QFLASH_HTTP_OPTIONS_HELP                                                          \
+  "      --header=H       'Name: value' sent with every HTTP request to the image's\n"   \
+  "                       origin (repeatable); --header=@FILE reads them from FILE\n"    \
+  "      --netrc          credentials for the image's host from ~/.netrc\n"            \
+  "      --netrc-file=F   ... from F instead\n"                                        \
+  "      --proxy=URL      HTTP proxy (default: http_proxy, https_proxy, no_proxy)\n"    \
+  "      --allow-origin=O let redirects and backing files reach origin O\n"           \
+  "                       (scheme://host[:port]); no headers or credentials go there\n"
 
 // --output=human|json (alias --json) for every command with a report.
 OptionSpec output_option(const char* prog, bool& json);

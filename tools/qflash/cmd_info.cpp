@@ -17,8 +17,7 @@ const char kHelp[] =
     "Usage: qflash info IMAGE [--output=human|json] [--header=H]... [--debug]\n"
     "Prints the format, version, virtual size, cluster size, compression,\n"
     "features and the whole backing chain of IMAGE.\n"
-    "IMAGE may be an http(s):// URL; --header 'Name: value' is sent with every\n"
-    "request (repeatable).\n";
+    "IMAGE may be an http(s):// URL, with these options:\n" QFLASH_HTTP_OPTIONS_HELP;
 
 void print_human(const Chain& chain) {
   const Layer& top = chain.layer(0);
@@ -82,8 +81,7 @@ int cmd_info(int argc, char** argv) {
   SourceOptions source;
   std::vector<std::string> pos;
   int rc = parse_options(argc, argv, "qflash info", kHelp,
-                         {output_option("qflash info", json),
-                          header_option("qflash info", source)},
+                         with_http_options({output_option("qflash info", json)}, "qflash info", source),
                          pos);
   if (rc >= 0) return rc;
   auto chain = open_image_arg(pos, kHelp, source, rc);

@@ -14,8 +14,7 @@ const char kHelp[] =
     "Prints the allocation map of the virtual disk. The JSON is a list of\n"
     "{start, length, depth, present, zero, data, offset} with the meaning of\n"
     "'qemu-img map --output=json'.\n"
-    "IMAGE may be an http(s):// URL; --header 'Name: value' is sent with every\n"
-    "request (repeatable).\n";
+    "IMAGE may be an http(s):// URL, with these options:\n" QFLASH_HTTP_OPTIONS_HELP;
 
 }  // namespace
 
@@ -24,8 +23,7 @@ int cmd_map(int argc, char** argv) {
   SourceOptions source;
   std::vector<std::string> pos;
   int rc = parse_options(argc, argv, "qflash map", kHelp,
-                         {output_option("qflash map", json),
-                          header_option("qflash map", source)},
+                         with_http_options({output_option("qflash map", json)}, "qflash map", source),
                          pos);
   if (rc >= 0) return rc;
   auto chain = open_image_arg(pos, kHelp, source, rc);

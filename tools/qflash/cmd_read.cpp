@@ -15,8 +15,7 @@ const char kHelp[] =
     "Usage: qflash read IMAGE [--offset=N] [--length=N] [--header=H]... [--debug]\n"
     "Writes LENGTH bytes of the virtual disk from OFFSET to stdout (default:\n"
     "the whole disk). Sizes take K, M, G, T suffixes (powers of 1024).\n"
-    "IMAGE may be an http(s):// URL; --header 'Name: value' is sent with every\n"
-    "request (repeatable).\n";
+    "IMAGE may be an http(s):// URL, with these options:\n" QFLASH_HTTP_OPTIONS_HELP;
 
 }  // namespace
 
@@ -33,9 +32,9 @@ int cmd_read(int argc, char** argv) {
   SourceOptions source;
   std::vector<std::string> pos;
   int rc = parse_options(argc, argv, "qflash read", kHelp,
-                         {{"offset", true, size_opt(offset)},
-                          {"length", true, size_opt(length)},
-                          header_option("qflash read", source)},
+                         with_http_options({{"offset", true, size_opt(offset)},
+                                            {"length", true, size_opt(length)}},
+                                           "qflash read", source),
                          pos);
   if (rc >= 0) return rc;
   auto chain = open_image_arg(pos, kHelp, source, rc);

@@ -1,0 +1,103 @@
+#!/usr/bin/env bash
+# HTTP at WAN latency (issue 14): nginx on 127.0.0.1 behind bench/delay_relay.py
+# adding a fixed delay each way. For each round trip, the wall-clock time of
+#   curl downloading the image file through the relay,
+#   qflash writing from the local file (1 target: qflash write; 4: qflash-mass),
+#   qflash writing from the URL through the relay (same targets),
+# and the ratio URL / max(curl, local file) (goal: <= 1.15).
+# Usage: bench/http-latency.sh [SIZE_MIB=512] [RTTS_MS="0 50 100 200"] [RUNS=1]
+# (best of RUNS); needs tools/build.sh first. Targets are files in $TMPDIR.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+size_mib="${1:-512}"
+rtts="${2:-0 50 100 200}"
+runs="${3:-1}"
+bin="${QFLASH_BIN_DIR:-build/bin}"
+
+work="$(mktemp -d "${TMPDIR:-/tmp}/qflash-bench-latency-XXXXXX")"
+pids=()
+cleanup() {
+  for p in "${pids[@]}"; do kill "$p" 2>/dev/null && wait "$p" 2>/dev/null; done
+  rm -rf "$work"
+}
+trap cleanup EXIT
+export no_proxy=127.0.0.1 NO_PROXY=127.0.0.1
+
+# Three quarters of the disk hold data, random so nothing compresses away.
+mkdir -p "$work/www" "$work/nginx"
+img="$work/www/disk.qcow2"
+qemu-img create -q -f qcow2 "$img" "${size_mib}M"
+head -c "$((size_mib * 3 / 4))M" /dev/urandom >"$work/data.raw"
+qemu-img convert -q -n -f raw -O qcow2 "$work/data.raw" "$img"
+rm -f "$work/data.raw"
+
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
+wait_port() { for _ in $(seq 100); do (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return; sleep 0.1; done; }
+
+port="$(free_port)"
+cat >"$work/nginx.conf" <<CONF
+daemon off;
+master_process off;
+worker_processes 1;
+pid $work/nginx/nginx.pid;
+error_log $work/nginx/error.log;
+events { worker_connections 256; }
+http {
+  access_log off;
+  client_body_temp_path $work/nginx/body;
+  proxy_temp_path $work/nginx/proxy;
+  fastcgi_temp_path $work/nginx/fastcgi;
+  uwsgi_temp_path $work/nginx/uwsgi;
+  scgi_temp_path $work/nginx/scgi;
+  default_type application/octet-stream;
+  sendfile on;
+  keepalive_requests 100000;
+  server { listen 127.0.0.1:$port; root $work/www; }
+}
+CONF
+nginx -p "$work/nginx" -e "$work/nginx/error.log" -c "$work/nginx.conf" &
+pids+=($!)
+wait_port "$port"
+
+targets() { for i in $(seq "$1"); do echo "$work/t$i.raw"; done; }
+seconds() {  # wall-clock seconds of the command (a shell function too); fails with it
+  local TIMEFORMAT=%R
+  { time "$@" >/dev/null 2>"$work/err" || { cat "$work/err" >&2; return 1; }; } 2>&1
+}
+best() {  # best wall-clock seconds of $runs runs of the command
+  local best_s="" s
+  for _ in $(seq "$runs"); do
+    rm -f "$work"/t*.raw
+    s="$(seconds "$@")"
+    if [ -z "$best_s" ] || awk "BEGIN{exit !($s < $best_s)}"; then best_s="$s"; fi
+  done
+  echo "$best_s"
+}
+write1() { "$bin/qflash" write "$1" "$work/t1.raw"; }
+write4() { "$bin/qflash-mass" "$1" $(targets 4); }
+
+cat "$img" >/dev/null  # page cache warm for every reader
+file1="$(best write1 "$img")"
+file4="$(best write4 "$img")"
+qemu-img convert -O raw "$img" "$work/want.raw"
+
+echo "image: ${size_mib} MiB virtual, $(( $(stat -c %s "$img") >> 20 )) MiB file; best of $runs; load: $(cut -d' ' -f1-3 /proc/loadavg)"
+echo "| round trip | curl | file, 1 target | URL, 1 target | ratio | file, 4 targets | URL, 4 targets | ratio |"
+echo "|---|---|---|---|---|---|---|---|"
+for rtt in $rtts; do
+  rport="$(free_port)"
+  python3 bench/delay_relay.py --to "127.0.0.1:$port" --port "$rport" --delay-ms "$(awk "BEGIN{print $rtt / 2}")" &
+  relay=$!
+  pids+=($relay)
+  wait_port "$rport"
+  url="http://127.0.0.1:$rport/disk.qcow2"
+  curl_s="$(best curl -sf -o /dev/null "$url")"
+  url1="$(best write1 "$url")"
+  cmp -s "$work/want.raw" "$work/t1.raw" || echo "warning: bytes differ ($rtt ms, 1 target)" >&2
+  url4="$(best write4 "$url")"
+  cmp -s "$work/want.raw" "$work/t4.raw" || echo "warning: bytes differ ($rtt ms, 4 targets)" >&2
+  kill "$relay"; wait "$relay" 2>/dev/null || true
+  awk -v rtt="$rtt" -v c="$curl_s" -v f1="$file1" -v u1="$url1" -v f4="$file4" -v u4="$url4" 'BEGIN{
+    m1 = c > f1 ? c : f1; m4 = c > f4 ? c : f4;
+    printf "| %d ms | %.2f s | %.2f s | %.2f s | %.2f | %.2f s | %.2f s | %.2f |\n", rtt, c, f1, u1, u1 / m1, f4, u4, u4 / m4 }'
+done

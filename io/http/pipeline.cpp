@@ -1,0 +1,22 @@
+#include "io/http/pipeline.h"
+
+#include <algorithm>
+
+namespace qflash {
+
+Pipeline plan_pipeline(const LinkEstimate& link, const PipelineLimits& limits) {
+  const size_t chunk = std::max<size_t>(limits.chunk, 1);
+  const size_t ahead = std::max<size_t>(size_t(limits.budget / 2 / chunk), 1);
+  size_t flight = ahead;
+  if (link.rate > 0)
+    flight = std::clamp(size_t(4 * link.rate * link.rtt_s / double(chunk)) + 1,
+                        std::min<size_t>(8, ahead), ahead);
+  size_t request =
+      std::clamp<size_t>(flight / 16, 1, std::max<size_t>(limits.max_request_chunks, 1));
+  long transfers = long((flight + request - 1) / request);
+  transfers = std::clamp<long>(transfers, std::min<long>(4, limits.max_transfers),
+                               std::max<long>(limits.max_transfers, 1));
+  return {ahead, request, transfers};
+}
+
+}  // namespace qflash

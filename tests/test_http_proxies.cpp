@@ -1,0 +1,185 @@
+// HTTP through proxies and broken connections (issue 14): proxies from
+// --proxy and from the environment; a proxy that answers a range with 200
+// and the whole file, one that answers another range, one that serves a
+// different file for one slice: each fails naming the answer, and no wrong
+// byte reaches a target reported ok. A range broken mid-way resumes from the
+// byte where it stopped; Ctrl-C ends the retries against a dead server.
+#include <gtest/gtest.h>
+
+#include <signal.h>
+
+#include <sstream>
+
+#include "io/http/http_source.h"
+#include "tests/http/servers.h"
+#include "tests/support/child.h"
+#include "tests/support/support.h"
+
+namespace qflash::test {
+namespace {
+
+// dir/www/disk.qcow2: 24 MiB, 13 MiB of data; dir/want.raw as qemu sees it.
+std::string make_image(const ScratchDir& dir) {
+  fs::create_directories(dir / "www");
+  std::string img = dir / "www/disk.qcow2";
+  must("qemu-img create -q -f qcow2 " + img + " 24M");
+  must("qemu-io -f qcow2 -c 'write -P 0x5a 0 10M' -c 'write -P 0x11 17M 3M' " + img +
+       " >/dev/null");
+  qemu_raw(img, dir / "want.raw");
+  return img;
+}
+
+// Runs qflash with the environment's proxy settings as given (the test
+// process sets no_proxy for its own servers).
+std::string env(const std::string& vars) { return "env -u no_proxy -u NO_PROXY " + vars + " "; }
+
+// Every byte of `got` is the image's or was never written (a hole reads 0):
+// nothing foreign reached the target.
+void expect_no_wrong_byte(const std::string& want, const std::string& got) {
+  if (!fs::exists(got)) return;
+  auto w = read_file(want), g = read_file(got);
+  ASSERT_LE(g.size(), w.size());
+  for (size_t i = 0; i < g.size(); ++i)
+    if (g[i] != w[i] && g[i] != 0) FAIL() << got << ": a wrong byte at offset " << i;
+}
+
+TEST(HttpProxies, FromTheOptionAndFromTheEnvironment) {
+  ScratchDir dir;
+  make_image(dir);
+  Nginx origin(dir, dir / "www");
+  ScratchDir pdir;
+  BadProxy proxy(pdir, {"--mode", "pass"});
+  auto r = run(env("") + qflash_bin() + " write --proxy " + proxy.url() + " " +
+               origin.url("disk.qcow2") + " " + (dir / "a.raw"));
+  ASSERT_EQ(r.status, 0) << r.err;
+  EXPECT_EQ(first_difference(dir / "want.raw", dir / "a.raw"), -1);
+  size_t via_option = proxy.log().size();
+  EXPECT_GT(via_option, 0u);
+  r = run(env("http_proxy=" + proxy.url()) + qflash_bin() + " write " + origin.url("disk.qcow2") +
+          " " + (dir / "b.raw"));
+  ASSERT_EQ(r.status, 0) << r.err;
+  EXPECT_EQ(first_difference(dir / "want.raw", dir / "b.raw"), -1);
+  EXPECT_GT(proxy.log().size(), via_option);  // the environment's proxy was used
+}
+
+TEST(HttpProxies, WholeFileForARangeFailsNamingTheAnswer) {
+  ScratchDir dir;
+  std::string img = make_image(dir);
+  Nginx origin(dir, dir / "www");
+  ScratchDir pdir;
+  BadProxy proxy(pdir, {"--mode", "full-200"});
+  auto r = run(env("") + qflash_bin() + " write --proxy " + proxy.url() + " " +
+               origin.url("disk.qcow2") + " " + (dir / "got.raw"));
+  EXPECT_EQ(r.status, 1);
+  EXPECT_EQ(r.err, "qflash: " + origin.url("disk.qcow2") +
+                       ": the server (or a proxy on the way) answered a request for bytes 0-0 "
+                       "with 200 OK (the whole file, " +
+                       std::to_string(fs::file_size(img)) +
+                       " bytes): it does not support range requests\n");
+  EXPECT_FALSE(fs::exists(dir / "got.raw"));
+}
+
+TEST(HttpProxies, AnotherRangeFailsNamingTheAnswer) {
+  ScratchDir dir;
+  make_image(dir);
+  Nginx origin(dir, dir / "www");
+  ScratchDir pdir;
+  BadProxy proxy(pdir, {"--mode", "wrong-range"});
+  auto r = run(env("") + qflash_bin() + " write --json --proxy " + proxy.url() + " " +
+               origin.url("disk.qcow2") + " " + (dir / "got.raw"));
+  EXPECT_NE(r.status, 0);
+  EXPECT_NE(r.err.find("the server (or a proxy on the way) answered a request for bytes "),
+            std::string::npos)
+      << r.err << proxy.log();
+  EXPECT_NE(r.err.find(" with bytes "), std::string::npos) << r.err;
+  EXPECT_EQ(r.out.find("\"status\": \"ok\""), std::string::npos) << r.out;
+  expect_no_wrong_byte(dir / "want.raw", dir / "got.raw");
+}
+
+// A different file under its own validators: caught as a changed image.
+TEST(HttpProxies, ForeignSliceUnderItsOwnHeadersFails) {
+  ScratchDir dir;
+  make_image(dir);
+  must("qemu-img create -q -f qcow2 " + (dir / "other.qcow2") + " 24M");
+  must("qemu-io -f qcow2 -c 'write -P 0x66 0 12M' " + (dir / "other.qcow2") + " >/dev/null");
+  Nginx origin(dir, dir / "www");
+  ScratchDir pdir;
+  BadProxy proxy(pdir, {"--mode", "foreign", "--foreign", dir / "other.qcow2", "--slice", "5"});
+  auto r = run(env("") + qflash_bin() + " write --json --proxy " + proxy.url() + " " +
+               origin.url("disk.qcow2") + " " + (dir / "got.raw"));
+  EXPECT_NE(r.status, 0);
+  EXPECT_NE(r.err.find(origin.url("disk.qcow2") +
+                       ": image changed on the server during the run (size was"),
+            std::string::npos)
+      << r.err << proxy.log();
+  EXPECT_NE(proxy.log().find("foreign bytes"), std::string::npos);
+  EXPECT_EQ(r.out.find("\"status\": \"ok\""), std::string::npos) << r.out;
+  expect_no_wrong_byte(dir / "want.raw", dir / "got.raw");
+}
+
+// A different file under the image's own validators: only the image's
+// digest can tell. Without --sha256 (the engine's) this cannot be caught.
+TEST(HttpProxies, ForeignSliceUnderTheImagesHeadersFailsTheDigest) {
+  if (run(qflash_bin() + " write --help").out.find("--sha256") == std::string::npos)
+    GTEST_SKIP() << "needs qflash write --sha256";
+  ScratchDir dir;
+  std::string img = make_image(dir);
+  std::string digest = must("sha256sum " + img).substr(0, 64);
+  fs::copy_file(img, dir / "other.qcow2");
+  must("qemu-io -f qcow2 -c 'write -P 0x66 4M 2M' " + (dir / "other.qcow2") + " >/dev/null");
+  Nginx origin(dir, dir / "www");
+  ScratchDir pdir;
+  BadProxy proxy(pdir, {"--mode", "foreign", "--foreign", dir / "other.qcow2", "--slice", "5",
+                        "--same-headers"});
+  auto r = run(env("") + qflash_bin() + " write --json --sha256 " + digest + " --proxy " +
+               proxy.url() + " " + origin.url("disk.qcow2") + " " + (dir / "got.raw"));
+  EXPECT_NE(r.status, 0) << r.out << r.err;
+  EXPECT_NE(proxy.log().find("foreign bytes"), std::string::npos);
+  EXPECT_EQ(r.out.find("\"status\": \"ok\""), std::string::npos) << r.out;
+}
+
+// The first data request breaks half-way: the next one asks only for the
+// bytes still missing, and the bytes are exact.
+TEST(HttpProxies, BrokenRangeResumesWhereItStopped) {
+  ScratchDir dir;
+  std::string img = make_image(dir);
+  FaultyServer server(dir, dir / "www", {"--cut", "1"});
+  HttpOptions o;
+  o.backoff = std::chrono::milliseconds(5);
+  auto src = open_http_source(server.url("disk.qcow2"), {}, o);
+  ASSERT_TRUE(src.ok()) << src.error().message;
+  std::vector<uint8_t> buf(1 << 20);
+  auto n = (*src)->read_at(buf, 0);
+  ASSERT_TRUE(n.ok()) << n.error().message;
+  auto want = read_file(img);
+  EXPECT_TRUE(std::equal(buf.begin(), buf.end(), want.begin()));
+  std::istringstream log(server.log());
+  std::vector<std::string> ranges;
+  for (std::string line; std::getline(log, line);) {
+    size_t at = line.find("range=bytes=") + 12;
+    ranges.push_back(line.substr(at, line.find(' ', at) - at));
+  }
+  ASSERT_EQ(ranges.size(), 3u) << server.log();
+  EXPECT_EQ(ranges[1], "0-1048575");
+  uint64_t resumed_from = std::stoull(ranges[2]);
+  EXPECT_GT(resumed_from, 0u) << server.log();
+  EXPECT_LE(resumed_from, 524288u) << server.log();
+  EXPECT_EQ(ranges[2], std::to_string(resumed_from) + "-1048575");
+}
+
+// The server dies after the image's header was read: the retries would go
+// on for seconds; SIGINT ends them at once, with the interrupted report.
+TEST(HttpProxies, CtrlCEndsRetriesAgainstADeadServer) {
+  ScratchDir dir;
+  make_image(dir);
+  FaultyServer server(dir, dir / "www", {"--max-requests", "3"});
+  auto r = run_child(qflash_bin() + " write " + server.url("disk.qcow2") + " " + (dir / "got.raw"),
+                     {.act_after = 2.0, .act = [](pid_t pid) { ::kill(pid, SIGINT); }});
+  EXPECT_EQ(r.status, 130) << r.err << server.log();
+  EXPECT_NE(r.err.find("interrupted"), std::string::npos) << r.err;
+  EXPECT_LT(r.seconds, 4.5) << r.err;  // the retries alone take 7.75 s
+  EXPECT_EQ(r.err.find("gave up"), std::string::npos) << r.err;
+}
+
+}  // namespace
+}  // namespace qflash::test
