@@ -46,6 +46,15 @@ class Source {
   // opened: what was read may mix old and new bytes. Checked after a run.
   virtual Status check_unchanged() const { return {}; }
 
+  // For the decoded bytes of a compressed stream (io/stream/): what it is.
+  struct StreamInfo {
+    std::string compression;    // "gzip", "xz", "zstd", "bzip2"; "none" for raw stdin
+    int64_t compressed_size;    // bytes of the stream, -1 if unknown (stdin)
+    std::string size_from;      // where size() comes from: "xz index", "zstd frame headers",
+                                // "decoded once to count", "bmap", "--image-size"
+  };
+  virtual const StreamInfo* stream_info() const { return nullptr; }
+
   // read_at until full; bytes past the end of the source read as zeros
   // (as qemu does for a compressed cluster that ends the file).
   Status read_padded(std::span<uint8_t> buf, uint64_t offset) const;
@@ -57,6 +66,13 @@ using SourcePtr = std::shared_ptr<const Source>;
 
 struct SourceOptions {
   std::vector<std::string> http_headers;  // "Name: value", sent with every request
+  // Raw images (engine/bmap): the bmap file to use ("" finds IMAGE.bmap
+  // beside a local image, as bmaptool does), or none with `no_bmap`.
+  std::string bmap;
+  bool no_bmap = false;
+  // The decoded size of a stream that cannot say it before its end (raw or
+  // gzip/xz/bzip2 on standard input); 0: unknown. Checked against the stream.
+  uint64_t image_size = 0;
 };
 
 // A local file or block device, or an http(s):// URL.

@@ -85,11 +85,16 @@ const char kFlashOptionsHelp[] =
     "      --jobs=N         decompression threads (default: one per CPU)\n"
     "      --queue-depth=N  I/O requests in flight (default 64)\n"
     "      --header=H       'Name: value' sent with every HTTP request (repeatable)\n"
+    "      --bmap=FILE      bmap of a raw image: only its mapped ranges are written,\n"
+    "                       each checked against its checksum (default: IMAGE.bmap\n"
+    "                       beside a local image, as bmaptool finds it)\n"
+    "      --no-bmap        ignore a bmap beside the image\n"
+    "      --image-size=SIZE  size of a raw or gzip/xz/bzip2 stream on standard input\n"
     "      --debug          internals to stderr\n"
     "  -h, --help           this help\n";
 
 std::vector<OptionSpec> flash_options(FlashRequest& req, const char* prog) {
-  return {
+  return with_image_options({
       {"yes", false, [&req](const char*) { return req.yes = true; }},
       {"verify", false, [&req](const char*) { return req.verify = true; }},
       {"json", false, [&req](const char*) { return req.json = true; }},
@@ -113,7 +118,7 @@ std::vector<OptionSpec> flash_options(FlashRequest& req, const char* prog) {
          return parse_count(prog, "queue-depth", arg, 1, 4096, req.write.queue_depth);
        }},
       header_option(prog, req.source),
-  };
+  }, prog, req.source);
 }
 
 int flash(const char* prog, FlashRequest& req) {

@@ -3,6 +3,7 @@
 #include <cstdio>
 
 #include "io/base/debug.h"
+#include "tools/cli/cli.h"
 
 namespace qflash::cli {
 
@@ -56,6 +57,25 @@ OptionSpec header_option(const char* prog, SourceOptions& into) {
             else into.http_headers.push_back(h);
             return ok;
           }};
+}
+
+std::vector<OptionSpec> with_image_options(std::vector<OptionSpec> specs, const char* prog,
+                                           SourceOptions& into) {
+  specs.push_back({"bmap", true, [&into](const char* arg) {
+                     into.bmap = arg;
+                     return true;
+                   }});
+  specs.push_back({"no-bmap", false, [&into](const char*) { return into.no_bmap = true; }});
+  specs.push_back({"image-size", true, [prog, &into](const char* arg) {
+                     auto size = parse_size(arg);
+                     if (!size || *size == 0) {
+                       std::fprintf(stderr, "%s: --image-size wants a size, not '%s'\n", prog, arg);
+                       return false;
+                     }
+                     into.image_size = *size;
+                     return true;
+                   }});
+  return specs;
 }
 
 OptionSpec output_option(const char* prog, bool& json) {

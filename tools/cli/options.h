@@ -27,6 +27,11 @@ int parse_options(int argc, char** argv, const char* prog, const char* help,
 // sent with each HTTP request (tokens); the value is never printed.
 OptionSpec header_option(const char* prog, SourceOptions& into);
 
+// `specs` and the options for raw images every command that reads an image
+// has: --bmap FILE, --no-bmap, --image-size SIZE (io/stream, engine/bmap).
+std::vector<OptionSpec> with_image_options(std::vector<OptionSpec> specs, const char* prog,
+                                           SourceOptions& into);
+
 // --output=human|json for the commands that describe an image.
 OptionSpec output_option(const char* prog, bool& json);
 

@@ -1,6 +1,7 @@
 // qflash info: what the image is, in words or JSON.
 #include <cstdio>
 
+#include "engine/bmap/bmap.h"
 #include "engine/chain/chain.h"
 #include "engine/qcow2/qcow2_header.h"
 #include "engine/qcow2/qcow2_layer.h"
@@ -16,7 +17,9 @@ const char kHelp[] =
     "Prints the format, version, virtual size, cluster size, compression,\n"
     "features and the whole backing chain of IMAGE.\n"
     "IMAGE may be an http(s):// URL; --header 'Name: value' is sent with every\n"
-    "request (repeatable).\n";
+    "request (repeatable).\n"
+    "Raw images: --bmap=FILE, --no-bmap, --image-size=SIZE (for IMAGE -, standard\n"
+    "input), as for qflash write.\n";
 
 std::vector<std::string> features(const Qcow2Header& h) {
   std::vector<std::string> f;
@@ -48,6 +51,17 @@ void print_human(const Chain& chain) {
     if (h->data_file) std::printf("data file: %s\n", h->data_file->c_str());
     std::printf("snapshots: %u\n", h->nb_snapshots);
   }
+  if (const auto* s = top.source().stream_info()) {
+    std::printf("compression: %s\n", s->compression.c_str());
+    if (s->compressed_size >= 0)
+      std::printf("compressed size: %s (%lld bytes)\n", human_size(uint64_t(s->compressed_size)).c_str(),
+                  static_cast<long long>(s->compressed_size));
+    std::printf("size from: %s\n", s->size_from.c_str());
+  }
+  if (const Bmap* b = bmap_of(top))
+    std::printf("bmap: %s (version %s, %s mapped, checksums: %s)\n", bmap_name_of(top)->c_str(),
+                b->version.c_str(), human_size(b->mapped_bytes()).c_str(),
+                b->checksum_type.empty() ? "none" : b->checksum_type.c_str());
   std::printf("backing chain:\n");
   for (size_t d = 0; d < chain.depth(); ++d) {
     const Layer& l = chain.layer(d);
@@ -74,6 +88,16 @@ void print_json(const Chain& chain) {
     for (size_t i = 0; i < f.size(); ++i) std::printf("%s\"%s\"", i ? ", " : "", f[i].c_str());
     std::printf("],\n");
   }
+  if (const auto* s = top.source().stream_info()) {
+    std::printf("  \"compression\": \"%s\",\n  \"compressed-size\": %lld,\n  \"size-from\": \"%s\",\n",
+                s->compression.c_str(), static_cast<long long>(s->compressed_size),
+                json_escape(s->size_from).c_str());
+  }
+  if (const Bmap* b = bmap_of(top))
+    std::printf("  \"bmap\": {\"filename\": \"%s\", \"version\": \"%s\", \"mapped-size\": %llu, "
+                "\"checksum-type\": \"%s\"},\n",
+                json_escape(*bmap_name_of(top)).c_str(), json_escape(b->version).c_str(),
+                static_cast<unsigned long long>(b->mapped_bytes()), json_escape(b->checksum_type).c_str());
   std::printf("  \"backing-chain\": [");
   for (size_t d = 0; d < chain.depth(); ++d) {
     const Layer& l = chain.layer(d);
@@ -92,8 +116,8 @@ int cmd_info(int argc, char** argv) {
   SourceOptions source;
   std::vector<std::string> pos;
   int rc = parse_options(argc, argv, "qflash info", kHelp,
-                         {output_option("qflash info", json),
-                          header_option("qflash info", source)},
+                         with_image_options({output_option("qflash info", json),
+                          header_option("qflash info", source)}, "qflash info", source),
                          pos);
   if (rc >= 0) return rc;
   auto chain = open_image_arg(pos, kHelp, source, rc);

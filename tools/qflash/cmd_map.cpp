@@ -15,7 +15,9 @@ const char kHelp[] =
     "{start, length, depth, present, zero, data, offset} with the meaning of\n"
     "'qemu-img map --output=json'.\n"
     "IMAGE may be an http(s):// URL; --header 'Name: value' is sent with every\n"
-    "request (repeatable).\n";
+    "request (repeatable).\n"
+    "Raw images: --bmap=FILE, --no-bmap, --image-size=SIZE (for IMAGE -, standard\n"
+    "input), as for qflash write.\n";
 
 }  // namespace
 
@@ -24,8 +26,8 @@ int cmd_map(int argc, char** argv) {
   SourceOptions source;
   std::vector<std::string> pos;
   int rc = parse_options(argc, argv, "qflash map", kHelp,
-                         {output_option("qflash map", json),
-                          header_option("qflash map", source)},
+                         with_image_options({output_option("qflash map", json),
+                          header_option("qflash map", source)}, "qflash map", source),
                          pos);
   if (rc >= 0) return rc;
   auto chain = open_image_arg(pos, kHelp, source, rc);

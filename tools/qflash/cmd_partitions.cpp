@@ -16,7 +16,9 @@ const char kHelp[] =
     "and last sector, size, type, name and unique GUID (MBR: the Linux PARTUUID).\n"
     "A disk without a partition table says so and exits 0.\n"
     "  --sector-size  logical sector size of an MBR disk (default 512; GPT: detected)\n"
-    "  --header H     'Name: value' sent with every HTTP request (repeatable)\n";
+    "  --header H     'Name: value' sent with every HTTP request (repeatable)\n"
+    "Raw images: --bmap=FILE, --no-bmap, --image-size=SIZE (for IMAGE -, standard\n"
+    "input), as for qflash write.\n";
 
 std::string type_text(const Partition& p) { return p.type_name.empty() ? p.type : p.type_name; }
 
@@ -99,12 +101,12 @@ int cmd_partitions(int argc, char** argv) {
   SourceOptions source;
   std::vector<std::string> pos;
   int rc = parse_options(argc, argv, "qflash partitions", kHelp,
-                         {output_option("qflash partitions", json),
+                         with_image_options({output_option("qflash partitions", json),
                           {"sector-size", true,
                            [&](const char* v) {
                              return parse_sector_size("qflash partitions", v, options.sector_size);
                            }},
-                          header_option("qflash partitions", source)},
+                          header_option("qflash partitions", source)}, "qflash partitions", source),
                          pos);
   if (rc >= 0) return rc;
   auto chain = open_image_arg(pos, kHelp, source, rc);
