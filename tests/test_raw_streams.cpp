@@ -24,7 +24,7 @@ class RawStreams : public ::testing::Test {
     dir_ = new ScratchDir;
     const std::string disk = *dir_ / "disk.img";
     must("truncate -s " + std::to_string(kDiskMiB) + "M " + disk);
-    must("sgdisk -q -n 1:2048:+6M -n 2:0:+8M " + disk);
+    must("sgdisk -n 1:2048:+6M -n 2:0:+8M " + disk + " >/dev/null");
     std::mt19937 rng(12);
     std::vector<uint8_t> data(5 << 20);
     for (auto& b : data) b = uint8_t(rng() % 7 == 0 ? 0 : rng());  // compressible, not trivially
@@ -92,8 +92,11 @@ TEST_F(RawStreams, InfoNamesCompressionAndSize) {
 
 TEST_F(RawStreams, PartitionsAndReadOfCompressed) {
   auto local = must(qflash_bin() + " partitions " + disk());
-  EXPECT_EQ(must(qflash_bin() + " partitions " + compressed(".xz")), local);
-  must(qflash_bin() + " read --offset=9M --length=2M " + compressed(".bz2") + " > " + scratch / "part");
+  EXPECT_NE(local.find("GPT"), std::string::npos) << local;
+  auto xz = must(qflash_bin() + " partitions " + compressed(".xz"));
+  EXPECT_EQ(xz.substr(xz.find(':')), local.substr(local.find(':')));
+  must("(" + qflash_bin() + " read --offset=9M --length=2M " + compressed(".bz2") + " > " +
+       scratch / "part)");
   must("dd status=none bs=1M skip=9 count=2 if=" + disk() + " of=" + scratch / "want");
   EXPECT_EQ(first_difference(scratch / "part", scratch / "want"), -1);
 }
@@ -105,30 +108,30 @@ TEST_F(RawStreams, MapOfRawLikeQemu) {
 TEST_F(RawStreams, StandardInput) {
   const std::string out = scratch / "out.raw";
   // zstd says its size in the frame header.
-  auto r = run("cat " + compressed(".zst") + " | " + qflash_bin() + " write - " + out);
+  auto r = run("(cat " + compressed(".zst") + " | " + qflash_bin() + " write - " + out + ")");
   ASSERT_EQ(r.status, 0) << r.err;
   EXPECT_EQ(first_difference(out, disk()), -1);
   // xz on a pipe cannot: it is given.
-  r = run("cat " + compressed(".xz") + " | " + qflash_bin() + " write - " + out);
+  r = run("(cat " + compressed(".xz") + " | " + qflash_bin() + " write - " + out + ")");
   EXPECT_NE(r.status, 0);
   EXPECT_NE(r.err.find("standard input: the size of a xz stream"), std::string::npos) << r.err;
-  r = run("cat " + compressed(".xz") + " | " + qflash_bin() + " write --image-size=" +
-          std::to_string(kDiskMiB) + "M - " + out);
+  r = run("(cat " + compressed(".xz") + " | " + qflash_bin() + " write --image-size=" +
+          std::to_string(kDiskMiB) + "M - " + out + ")");
   ASSERT_EQ(r.status, 0) << r.err;
   EXPECT_EQ(first_difference(out, disk()), -1);
   // Raw bytes too, and a size given too small is caught.
-  r = run("cat " + disk() + " | " + qflash_bin() + " write --image-size=" +
-          std::to_string(kDiskMiB) + "M - " + out);
+  r = run("(cat " + disk() + " | " + qflash_bin() + " write --image-size=" +
+          std::to_string(kDiskMiB) + "M - " + out + ")");
   ASSERT_EQ(r.status, 0) << r.err;
   EXPECT_EQ(first_difference(out, disk()), -1);
-  r = run("cat " + compressed(".gz") + " | " + qflash_bin() + " write --image-size=12M - " + out);
+  r = run("(cat " + compressed(".gz") + " | " + qflash_bin() + " write --image-size=12M - " + out + ")");
   EXPECT_NE(r.status, 0);
   EXPECT_NE(r.err.find("grows past the size 12582912"), std::string::npos) << r.err;
 }
 
 TEST_F(RawStreams, TwoTargetsShareOnePass) {
   const std::string a = scratch / "a.raw", b = scratch / "b.raw";
-  auto r = run("cat " + compressed(".zst") + " | " + qflash_mass_bin() + " --yes - " + a + " " + b);
+  auto r = run("(cat " + compressed(".zst") + " | " + qflash_mass_bin() + " --yes - " + a + " " + b + ")");
   ASSERT_EQ(r.status, 0) << r.err;
   EXPECT_EQ(first_difference(a, disk()), -1);
   EXPECT_EQ(first_difference(b, disk()), -1);
@@ -185,8 +188,8 @@ TEST_F(RawStreams, BmapWritesMappedRangesChecked) {
 // bmap 1.x: sha1 per range, as bmaptool 1.x wrote it.
 TEST_F(RawStreams, BmapVersion1) {
   auto sha1 = [&](uint64_t first, uint64_t last) {
-    auto out = must("dd status=none bs=4096 skip=" + std::to_string(first) + " count=" +
-                    std::to_string(last - first + 1) + " if=" + disk() + " | sha1sum");
+    auto out = must("(dd status=none bs=4096 skip=" + std::to_string(first) + " count=" +
+                    std::to_string(last - first + 1) + " if=" + disk() + " | sha1sum)");
     return out.substr(0, 40);
   };
   const uint64_t blocks = (kDiskMiB << 20) / 4096;
