@@ -1,6 +1,8 @@
-// StreamSource: one decoder, one input position and one window of decoded
-// bytes, under a mutex. The thread that asks for bytes past the window
-// decodes them; the others wait and then copy from the window.
+// StreamSource: passes over the stream, each with its decoder, input
+// position and window of decoded bytes, under one mutex. The thread that
+// asks for bytes past a window decodes them; the others wait and then copy
+// from the window. A reader behind every window gets a second pass of its
+// own, so the shared pass is never restarted for it.
 #include "io/stream/stream_source.h"
 
 #include <unistd.h>
@@ -42,7 +44,7 @@ class SourceInput final : public Input {
   bool restartable() const override { return true; }
   void restart() override { pos_ = 0; }
   uint64_t position() const override { return pos_; }
-  const Source& source() const { return *src_; }
+  const SourcePtr& source_ptr() const { return src_; }
 
  private:
   SourcePtr src_;
@@ -80,13 +82,32 @@ class PipeInput final : public Input {
   uint64_t pos_ = 0;
 };
 
+std::unique_ptr<StreamDecoder> decoder_for(std::optional<StreamFormat> format,
+                                           const StreamOptions& options) {
+  if (!format) return nullptr;
+  return make_stream_decoder(*format, options.threads, options.decoder_memory);
+}
+
+// One pass over the stream: its input position, decoder and window.
+struct Pass {
+  std::unique_ptr<Input> input;
+  std::unique_ptr<StreamDecoder> decoder;  // null: raw bytes from a pipe
+  std::vector<uint8_t> window;
+  std::vector<uint8_t> in_buf;
+  std::span<const uint8_t> in;
+  uint64_t win_start = 0, win_len = 0, decoded = 0;
+  bool ended = false, input_eof = false;
+  uint64_t last_use = 0;
+};
+
 class StreamSource final : public Source {
  public:
   StreamSource(std::string name, SourcePtr inner, std::unique_ptr<Input> input,
-               std::unique_ptr<StreamDecoder> decoder, StreamInfo info, uint64_t window)
-      : name_(std::move(name)), inner_(std::move(inner)), input_(std::move(input)),
-        decoder_(std::move(decoder)), info_(std::move(info)),
-        window_(std::max<uint64_t>(window, 2 * kInputBlock)), in_buf_(kInputBlock) {}
+               std::optional<StreamFormat> format, const StreamOptions& options, StreamInfo info)
+      : name_(std::move(name)), inner_(std::move(inner)), format_(format), options_(options),
+        info_(std::move(info)) {
+    passes_.push_back(make_pass(std::move(input)));
+  }
 
   Result<size_t> read_at(std::span<uint8_t> buf, uint64_t offset) const override {
     std::lock_guard lock(mu_);
@@ -95,15 +116,21 @@ class StreamSource final : public Source {
     while (done < buf.size()) {
       const uint64_t pos = offset + done;
       if (pos >= size_) break;
-      if (pos < win_start_) QF_TRY(restart(pos));
-      const uint64_t win_end = win_start_ + win_len_;
+      auto pass = pass_for(pos);
+      if (!pass) {
+        error_ = Error(pass.error());
+        return pass.take_error();
+      }
+      Pass& p = **pass;
+      p.last_use = ++uses_;
+      const uint64_t win_end = p.win_start + p.win_len;
       if (pos < win_end) {
         const size_t n = size_t(std::min<uint64_t>(win_end - pos, buf.size() - done));
-        std::memcpy(buf.data() + done, window_.data() + (pos - win_start_), n);
+        std::memcpy(buf.data() + done, p.window.data() + (pos - p.win_start), n);
         done += n;
         continue;
       }
-      if (auto st = decode_more(); !st) {
+      if (auto st = decode_more(p); !st) {
         error_ = st;  // the stream is broken for every later reader too
         return st.take_error();
       }
@@ -129,104 +156,126 @@ class StreamSource final : public Source {
   Result<uint64_t> count() {
     std::lock_guard lock(mu_);
     size_ = UINT64_MAX;
-    while (!ended_) QF_TRY(decode_more());
-    const uint64_t n = decoded_;
-    QF_TRY(restart(0));
+    Pass& p = *passes_.front();
+    while (!p.ended) QF_TRY(decode_more(p));
+    const uint64_t n = p.decoded;
+    restart(p);
     return n;
   }
 
  private:
-  std::string where() const {
-    return " at compressed byte " + std::to_string(input_->position()) + ", decoded byte " +
-           std::to_string(decoded_);
+  // Two passes at most: the shared one and one for a reader that fell
+  // behind it (a late target), so that neither restarts the other's.
+  static constexpr size_t kMaxPasses = 2;
+
+  std::unique_ptr<Pass> make_pass(std::unique_ptr<Input> input) const {
+    auto p = std::make_unique<Pass>();
+    p->input = std::move(input);
+    p->decoder = decoder_for(format_, options_);
+    p->window.resize(std::max<uint64_t>(options_.window, 2 * kInputBlock));
+    p->in_buf.resize(kInputBlock);
+    return p;
+  }
+
+  // The pass to serve `pos` from: the one nearest behind it; else a new
+  // pass from the start, or the least recently used one restarted.
+  Result<Pass*> pass_for(uint64_t pos) const {
+    Pass* best = nullptr;
+    for (auto& p : passes_)
+      if (p->win_start <= pos && (!best || p->win_start > best->win_start)) best = p.get();
+    if (best) return best;
+    if (!passes_.front()->input->restartable())
+      return Error{ErrorKind::Io, name_ + ": the bytes at " + std::to_string(pos) +
+                                      " were already passed, and a pipe cannot be read twice "
+                                      "(give a file or URL for a second pass)"};
+    if (passes_.size() < kMaxPasses) {
+      const auto& src = static_cast<const SourceInput&>(*passes_.front()->input);
+      passes_.push_back(make_pass(std::make_unique<SourceInput>(src.source_ptr())));
+      return passes_.back().get();
+    }
+    Pass* lru = passes_.front().get();
+    for (auto& p : passes_)
+      if (p->last_use < lru->last_use) lru = p.get();
+    restart(*lru);
+    return lru;
+  }
+
+  static void restart(Pass& p) {
+    p.input->restart();
+    if (p.decoder) p.decoder->reset();
+    p.in = {};
+    p.win_start = p.win_len = p.decoded = 0;
+    p.ended = p.input_eof = false;
+  }
+
+  std::string where(const Pass& p) const {
+    return " at compressed byte " + std::to_string(p.input->position()) + ", decoded byte " +
+           std::to_string(p.decoded);
   }
   std::string announced() const {
     return "the size " + std::to_string(size_) + " it announced (" + info_.size_from + ")";
   }
 
-  // Back to the start of the stream, for bytes at `pos` the window has passed.
-  Status restart(uint64_t pos) const {
-    if (!input_->restartable())
-      return Error{ErrorKind::Io, name_ + ": the bytes at " + std::to_string(pos) +
-                                      " were already passed, and a pipe cannot be read twice "
-                                      "(give a file or URL for a second pass)"};
-    input_->restart();
-    if (decoder_) decoder_->reset();
-    in_ = {};
-    win_start_ = win_len_ = decoded_ = 0;
-    ended_ = input_eof_ = false;
-    return {};
-  }
-
-  // Decodes the next piece of the stream into the window, sliding the window
-  // when full (its older half is dropped).
-  Status decode_more() const {
-    if (ended_)
+  // Decodes the next piece of the stream into the pass's window, sliding the
+  // window when full (its older half is dropped).
+  Status decode_more(Pass& p) const {
+    if (p.ended)
       return corrupt(name_ + ": " + info_.compression + " stream ends at byte " +
-                     std::to_string(decoded_) + ", before " + announced());
-    if (win_len_ == window_.size()) {
-      const uint64_t drop = win_len_ / 2;
-      std::memmove(window_.data(), window_.data() + drop, win_len_ - drop);
-      win_start_ += drop;
-      win_len_ -= drop;
+                     std::to_string(p.decoded) + ", before " + announced());
+    if (p.win_len == p.window.size()) {
+      const uint64_t drop = p.win_len / 2;
+      std::memmove(p.window.data(), p.window.data() + drop, p.win_len - drop);
+      p.win_start += drop;
+      p.win_len -= drop;
     }
-    if (in_.empty() && !input_eof_) {
-      QF_ASSIGN(size_t n, input_->read(in_buf_));
-      in_ = {in_buf_.data(), n};
-      input_eof_ = n == 0;
+    if (p.in.empty() && !p.input_eof) {
+      QF_ASSIGN(size_t n, p.input->read(p.in_buf));
+      p.in = {p.in_buf.data(), n};
+      p.input_eof = n == 0;
     }
-    std::span<uint8_t> out(window_.data() + win_len_, window_.size() - win_len_);
-    const size_t room = out.size(), had = in_.size();
+    std::span<uint8_t> out(p.window.data() + p.win_len, p.window.size() - p.win_len);
+    const size_t room = out.size(), had = p.in.size();
     StreamStatus st;
-    if (decoder_) {
-      st = decoder_->decode(in_, out, input_eof_);
+    if (p.decoder) {
+      st = p.decoder->decode(p.in, out, p.input_eof);
     } else {  // raw bytes from a pipe
-      const size_t n = std::min(in_.size(), out.size());
-      std::memcpy(out.data(), in_.data(), n);
-      in_ = in_.subspan(n);
+      const size_t n = std::min(p.in.size(), out.size());
+      std::memcpy(out.data(), p.in.data(), n);
+      p.in = p.in.subspan(n);
       out = out.subspan(n);
-      st = input_eof_ && in_.empty() ? StreamStatus::End : StreamStatus::Ok;
+      st = p.input_eof && p.in.empty() ? StreamStatus::End : StreamStatus::Ok;
     }
     const size_t made = room - out.size();
-    win_len_ += made;
-    decoded_ += made;
+    p.win_len += made;
+    p.decoded += made;
     if (st == StreamStatus::Corrupt)
-      return corrupt(name_ + ": corrupt " + info_.compression + " stream (" + decoder_->message() +
-                     ")" + where());
-    if (decoded_ > size_)
-      return corrupt(name_ + ": " + info_.compression + " stream grows past " + announced() + where());
+      return corrupt(name_ + ": corrupt " + info_.compression + " stream (" + p.decoder->message() +
+                     ")" + where(p));
+    if (p.decoded > size_)
+      return corrupt(name_ + ": " + info_.compression + " stream grows past " + announced() + where(p));
     if (st == StreamStatus::End) {
-      ended_ = true;
-      if (decoded_ < size_ && size_ != UINT64_MAX)
+      p.ended = true;
+      if (p.decoded < size_ && size_ != UINT64_MAX)
         return corrupt(name_ + ": " + info_.compression + " stream ends at byte " +
-                       std::to_string(decoded_) + ", before " + announced());
+                       std::to_string(p.decoded) + ", before " + announced());
       return {};
     }
-    if (input_eof_ && made == 0 && had == in_.size())
-      return corrupt(name_ + ": " + info_.compression + " stream is truncated" + where());
+    if (p.input_eof && made == 0 && had == p.in.size())
+      return corrupt(name_ + ": " + info_.compression + " stream is truncated" + where(p));
     return {};
   }
 
   std::string name_;
   SourcePtr inner_;
-  mutable std::mutex mu_;
-  std::unique_ptr<Input> input_;
-  std::unique_ptr<StreamDecoder> decoder_;
+  std::optional<StreamFormat> format_;
+  StreamOptions options_;
   StreamInfo info_;
   uint64_t size_ = UINT64_MAX;
-  mutable std::vector<uint8_t> window_;
-  mutable std::vector<uint8_t> in_buf_;
-  mutable std::span<const uint8_t> in_;
-  mutable uint64_t win_start_ = 0, win_len_ = 0, decoded_ = 0;
-  mutable bool ended_ = false, input_eof_ = false;
+  mutable std::mutex mu_;
+  mutable std::vector<std::unique_ptr<Pass>> passes_;
+  mutable uint64_t uses_ = 0;
   mutable Status error_;
 };
-
-std::unique_ptr<StreamDecoder> decoder_for(std::optional<StreamFormat> format,
-                                           const StreamOptions& options) {
-  if (!format) return nullptr;
-  return make_stream_decoder(*format, options.threads, options.decoder_memory);
-}
 
 }  // namespace
 
@@ -249,9 +298,9 @@ Result<SourcePtr> open_stream_source(SourcePtr compressed, StreamFormat format,
     size = options.size_hint;
     info.size_from = "given";
   }
-  auto stream = std::make_shared<StreamSource>(
-      compressed->name(), compressed, std::make_unique<SourceInput>(compressed),
-      decoder_for(format, options), std::move(info), options.window);
+  auto stream = std::make_shared<StreamSource>(compressed->name(), compressed,
+                                               std::make_unique<SourceInput>(compressed), format,
+                                               options, std::move(info));
   if (size) {
     stream->set_size(*size, stream->stream_info()->size_from);
   } else {
@@ -293,8 +342,8 @@ Result<SourcePtr> open_stdin_source(const StreamOptions& options) {
                  " on a pipe is known only at its end; give it (--image-size or a bmap) or "
                  "give the file or URL instead");
   auto stream = std::make_shared<StreamSource>(
-      kStdinName, nullptr, std::make_unique<PipeInput>(STDIN_FILENO, std::move(head)),
-      decoder_for(format, options), std::move(info), options.window);
+      kStdinName, nullptr, std::make_unique<PipeInput>(STDIN_FILENO, std::move(head)), format,
+      options, std::move(info));
   stream->set_size(*size, stream->stream_info()->size_from);
   return SourcePtr(std::move(stream));
 }
