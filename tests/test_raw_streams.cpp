@@ -77,6 +77,17 @@ TEST_F(RawStreams, EveryCompressionEqualsTheDisk) {
   for (const char* ext : {".xz", ".zst", ".gz", ".bz2"}) expect_written(compressed(ext));
 }
 
+// Decoded data has no holes to report: its all-zero runs become zero ranges
+// in the engine (engine/write's zero-run scan of staged data), so the zeros
+// of a compressed image stay holes in a file target. Enabled once the
+// engine branch's scan is merged.
+TEST_F(RawStreams, DISABLED_CompressedZeroRunsBecomeHoles) {
+  expect_written(compressed(".zst"));
+  struct stat st;
+  ASSERT_EQ(::stat((scratch / "out.raw").c_str(), &st), 0);
+  EXPECT_LT(uint64_t(st.st_blocks) * 512, 6ull << 20);
+}
+
 TEST_F(RawStreams, InfoNamesCompressionAndSize) {
   auto info = must(qflash_bin() + " info --output=json " + compressed(".xz"));
   EXPECT_NE(info.find("\"format\": \"raw\""), std::string::npos) << info;
