@@ -52,7 +52,13 @@ Result<std::unique_ptr<Layer>> open_top_layer(const std::string& name, const Sou
     QF_ASSIGN(bmap, read_bmap(bmap_name));
   }
   StreamOptions stream;
-  stream.size_hint = options.image_size ? options.image_size : bmap ? bmap->image_size : 0;
+  if (options.image_size) {
+    stream.size_hint = options.image_size;
+    stream.size_hint_from = "--image-size";
+  } else if (bmap) {
+    stream.size_hint = bmap->image_size;
+    stream.size_hint_from = "bmap";
+  }
   SourcePtr src;
   if (name == "-") {
     QF_ASSIGN(src, open_stdin_source(stream));

@@ -296,7 +296,7 @@ Result<SourcePtr> open_stream_source(SourcePtr compressed, StreamFormat format,
   }
   if (!size && options.size_hint) {
     size = options.size_hint;
-    info.size_from = "given";
+    info.size_from = options.size_hint_from;
   }
   auto stream = std::make_shared<StreamSource>(compressed->name(), compressed,
                                                std::make_unique<SourceInput>(compressed), format,
@@ -333,7 +333,7 @@ Result<SourcePtr> open_stdin_source(const StreamOptions& options) {
   }
   if (!size && options.size_hint) {
     size = options.size_hint;
-    info.size_from = "given";
+    info.size_from = options.size_hint_from;
   }
   if (!size)
     return usage(std::string(kStdinName) + ": the size of " +

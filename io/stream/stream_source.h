@@ -13,6 +13,7 @@
 
 #include <cstdint>
 #include <optional>
+#include <string>
 
 #include "codecs/stream.h"
 #include "io/source.h"
@@ -24,6 +25,7 @@ struct StreamOptions {
   uint64_t decoder_memory = 512ull << 20;  // bound on what a decoder may allocate
   uint64_t window = 32ull << 20;         // decoded bytes kept for out-of-order reads
   uint64_t size_hint = 0;                // the decoded size if known elsewhere; 0: not
+  std::string size_hint_from = "given";  // where, for info ("bmap", "--image-size")
 };
 
 // The decoded bytes of `compressed`, a stream in `format`.
