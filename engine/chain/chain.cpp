@@ -66,6 +66,8 @@ Result<std::unique_ptr<Layer>> open_top_layer(const std::string& name, const Sou
       return usage(std::string(kStdinName) + ": a QCOW2 image needs random access: give the file");
   } else {
     QF_ASSIGN(src, open_source(name, options));
+    // Zero bytes are no disk: refused rather than written as one.
+    if (src->size() == 0) return corrupt(redact_url(name) + ": the file is empty, not a disk image");
     if (has_qcow2_magic(*src)) {
       if (bmap_given) return usage(bmap_name + ": a bmap describes a raw image, and " + redact_url(name) + " is QCOW2");
       return open_qcow2_layer(std::move(src), options);
