@@ -31,7 +31,6 @@ mkdir -p "$work"
 cd "$work"
 
 build_disk() {
-  [ -f disk.raw.bz2 ] && return  # made last
   [ -f disk.raw.bmap ] && { compress; return; }
   echo "building the disk in $work (once)..."
   rm -rf root && mkdir -p root/lib
@@ -53,11 +52,16 @@ build_disk() {
   bmaptool -q create -o disk.raw.bmap disk.raw
   compress
 }
-compress() {
-  [ -f disk.raw.xz ] || xz -k -T0 "$xz_level" disk.raw
-  [ -f disk.raw.zst ] || zstd -q -k -T0 disk.raw
-  [ -f disk.raw.gz ] || gzip -k disk.raw
-  [ -f disk.raw.bz2 ] || bzip2 -k disk.raw
+compress() {  # the formats asked for, each once
+  for f in $formats; do
+    [ -f "disk.raw.$f" ] && continue
+    case "$f" in
+      xz) xz -k -T0 "$xz_level" disk.raw ;;
+      zst) zstd -q -k -T0 disk.raw ;;
+      gz) gzip -k disk.raw ;;
+      bz2) bzip2 -k disk.raw ;;
+    esac
+  done
 }
 build_disk
 size=$(stat -c %s disk.raw)

@@ -69,8 +69,9 @@ TEST_F(RawStreams, RawFileEqualsAndKeepsHoles) {
   expect_written(disk());
   struct stat st;
   ASSERT_EQ(::stat((scratch / "out.raw").c_str(), &st), 0);
-  // 5 MiB of data were written (3 MiB, 3 MiB less the zero MiB, GPT): holes stay holes.
-  EXPECT_LT(uint64_t(st.st_blocks) * 512, 6ull << 20);
+  // 6 MiB of the disk are allocated (two runs of 3 MiB, GPT): its 6 MiB of
+  // holes stay holes.
+  EXPECT_LT(uint64_t(st.st_blocks) * 512, 13ull << 19);
 }
 
 TEST_F(RawStreams, EveryCompressionEqualsTheDisk) {
@@ -85,7 +86,8 @@ TEST_F(RawStreams, DISABLED_CompressedZeroRunsBecomeHoles) {
   expect_written(compressed(".zst"));
   struct stat st;
   ASSERT_EQ(::stat((scratch / "out.raw").c_str(), &st), 0);
-  EXPECT_LT(uint64_t(st.st_blocks) * 512, 6ull << 20);
+  // 5 MiB of non-zero data (two runs of 3 MiB, one of them holding a zero MiB).
+  EXPECT_LT(uint64_t(st.st_blocks) * 512, 11ull << 19);
 }
 
 TEST_F(RawStreams, InfoNamesCompressionAndSize) {
