@@ -3,7 +3,8 @@
 // roughly in order; a piece that arrives ahead of the digest's position is
 // kept until the pieces before it have been hashed, so the digest sees the
 // bytes in order. Pieces read again (a second pass, `qflash read`) are not
-// hashed twice.
+// hashed twice. A range whose start is never read (a reader that began
+// inside it) is not checked.
 #include <openssl/evp.h>
 
 #include <algorithm>
@@ -17,6 +18,10 @@
 
 namespace qflash {
 namespace {
+
+// Bytes of pieces kept ahead of their range's digest: readers out of order
+// by a few chunks (the engine's workers) stay far below it.
+constexpr uint64_t kMaxAhead = 64ull << 20;
 
 struct MdCtxFree {
   void operator()(EVP_MD_CTX* c) const { EVP_MD_CTX_free(c); }
@@ -82,7 +87,16 @@ class CheckedSource final : public Source {
         return Error{ErrorKind::Io, bmap_name_ + ": cannot start a " + bmap_.checksum_type + " digest"};
     }
     if (at > s.hashed) {
-      s.ahead.try_emplace(at, bytes.begin(), bytes.end());
+      // A reader that started inside the range (`qflash read --offset`, a
+      // partition) never brings its start: past a bound the range is left
+      // unchecked rather than kept in memory.
+      if (ahead_bytes_ + bytes.size() > kMaxAhead) {
+        for (const auto& [off, piece] : s.ahead) ahead_bytes_ -= piece.size();
+        s.ahead.clear();
+        s.done = true;
+        return {};
+      }
+      if (s.ahead.try_emplace(at, bytes.begin(), bytes.end()).second) ahead_bytes_ += bytes.size();
       return {};
     }
     if (at + bytes.size() <= s.hashed) return {};  // read before
@@ -94,6 +108,7 @@ class CheckedSource final : public Source {
     take(bytes, at);
     while (!s.ahead.empty() && s.ahead.begin()->first <= s.hashed) {
       auto node = s.ahead.extract(s.ahead.begin());
+      ahead_bytes_ -= node.mapped().size();
       if (node.key() + node.mapped().size() > s.hashed) take(node.mapped(), node.key());
     }
     if (s.hashed < range_end(i) - range_begin(i)) return {};
@@ -122,6 +137,7 @@ class CheckedSource final : public Source {
   const EVP_MD* md_;
   mutable std::mutex mu_;
   mutable std::vector<RangeState> states_;
+  mutable uint64_t ahead_bytes_ = 0;  // in every RangeState::ahead
 };
 
 class BmapLayer final : public Layer {
