@@ -36,6 +36,11 @@ class QflashConan(ConanFile):
         self.requires("zstd/1.5.5")
         self.requires("libcurl/8.4.0")
         self.requires("libmount/2.39")
+        self.requires("xz_utils/5.4.5")
+        self.requires("bzip2/1.0.8")
+        self.requires("expat/2.5.0")
+        self.requires("openssl/3.2.0")
+        self.requires("isa-l/2.30.0")
         if self.options.with_tests:
             self.requires("gtest/1.14.0")
             self.requires("benchmark/1.8.3")

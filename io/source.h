@@ -47,6 +47,15 @@ class Source {
   // opened: what was read may mix old and new bytes. Checked after a run.
   virtual Status check_unchanged() const { return {}; }
 
+  // For the decoded bytes of a compressed stream (io/stream/): what it is.
+  struct StreamInfo {
+    std::string compression;    // "gzip", "xz", "zstd", "bzip2"; "none" for raw stdin
+    int64_t compressed_size;    // bytes of the stream, -1 if unknown (stdin)
+    std::string size_from;      // where size() comes from: "xz index", "zstd frame headers",
+                                // "decoded once to count", "bmap", "--image-size"
+  };
+  virtual const StreamInfo* stream_info() const { return nullptr; }
+
   // read_at until full; bytes past the end of the source read as zeros
   // (as qemu does for a compressed cluster that ends the file).
   Status read_padded(std::span<uint8_t> buf, uint64_t offset) const;
@@ -82,6 +91,13 @@ struct SourceOptions {
   uint64_t cache_bytes = kDefaultCacheBytes;
   // Set (by a signal handler): HTTP transfers and their retries end at once.
   const std::atomic<bool>* stop = nullptr;
+  // Raw images (engine/bmap): the bmap file to use ("" finds IMAGE.bmap
+  // beside a local image, as bmaptool does), or none with `no_bmap`.
+  std::string bmap;
+  bool no_bmap = false;
+  // The decoded size of a stream that cannot say it before its end (raw or
+  // gzip/xz/bzip2 on standard input); 0: unknown. Checked against the stream.
+  uint64_t image_size = 0;
 };
 
 // A local file or block device, or an http(s):// URL.

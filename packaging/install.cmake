@@ -73,7 +73,7 @@ set(CPACK_DEBIAN_TOOLS_DESCRIPTION
 set(CPACK_DEBIAN_DEV_PACKAGE_NAME libqflash-dev)
 set(CPACK_DEBIAN_DEV_PACKAGE_SECTION libdevel)
 set(CPACK_DEBIAN_DEV_PACKAGE_DEPENDS
-    "qflash (= ${PROJECT_VERSION}), liburing-dev, libdeflate-dev, libzstd-dev, libcurl4-openssl-dev, libmount-dev, pkg-config")
+    "qflash (= ${PROJECT_VERSION}), liburing-dev, libdeflate-dev, libzstd-dev, libcurl4-openssl-dev, libmount-dev, liblzma-dev, libisal-dev, libbz2-dev, libexpat1-dev, libssl-dev, pkg-config")
 set(CPACK_DEBIAN_DEV_DESCRIPTION
     "qflash library: development files\n <qflash/qflash.h>, libqflash.a, the libqflash.so link, pkg-config and CMake package files.")
 include(CPack)

@@ -18,7 +18,8 @@ fi
 
 # To build the programs; ca-certificates is what HTTPS images need at run time.
 packages=(build-essential cmake ninja-build pkg-config liburing-dev libdeflate-dev libzstd-dev
-          libcurl4-openssl-dev libmount-dev ca-certificates)
+          libcurl4-openssl-dev libmount-dev liblzma-dev libbz2-dev libisal-dev libexpat1-dev libssl-dev
+          ca-certificates)
 # To build the tests and benchmarks (running them needs tools/test.sh's packages too).
 ((tools_only)) || packages+=(libgtest-dev libgmock-dev libbenchmark-dev zlib1g-dev libfuse3-dev)
 # The fuzz build (tools/test.sh --fuzz) needs clang and libFuzzer's runtime.

@@ -6,12 +6,14 @@
 #include <algorithm>
 #include <set>
 
+#include "engine/bmap/bmap.h"
 #include "engine/qcow2/qcow2_header.h"
 #include "engine/qcow2/qcow2_layer.h"
 #include "engine/image/raw_layer.h"
 #include "io/base/out_of_memory.h"
 #include "io/base/text.h"
 #include "io/http/url.h"
+#include "io/stream/stream_source.h"
 
 namespace qflash {
 namespace {
@@ -38,6 +40,49 @@ Result<std::unique_ptr<Layer>> open_layer(SourcePtr src, const std::string& form
     return open_qcow2_layer(std::move(src), options);
   if (format.empty()) return open_raw_layer(std::move(src));
   return unsupported(src->name() + ": backing format '" + format + "' is not supported");
+}
+
+// The image the user named, by content: QCOW2, else a compressed stream
+// (gzip, xz, zstd, bzip2) holding a raw disk, else a raw disk; "-" is
+// standard input. A bmap (given, or found beside a local image) restricts a
+// raw disk to its mapped ranges.
+Result<std::unique_ptr<Layer>> open_top_layer(const std::string& name, const SourceOptions& options) {
+  std::optional<Bmap> bmap;
+  std::string bmap_name = options.no_bmap ? "" : options.bmap;
+  const bool bmap_given = !bmap_name.empty();
+  if (!bmap_given && !options.no_bmap && name != "-" && !is_url(name)) bmap_name = find_bmap(name);
+  if (!bmap_name.empty()) {
+    QF_ASSIGN(bmap, read_bmap(bmap_name));
+  }
+  StreamOptions stream;
+  if (options.image_size) {
+    stream.size_hint = options.image_size;
+    stream.size_hint_from = "--image-size";
+  } else if (bmap) {
+    stream.size_hint = bmap->image_size;
+    stream.size_hint_from = "bmap";
+  }
+  SourcePtr src;
+  if (name == "-") {
+    QF_ASSIGN(src, open_stdin_source(stream));
+    if (has_qcow2_magic(*src))
+      return usage(std::string(kStdinName) + ": a QCOW2 image needs random access: give the file");
+  } else {
+    QF_ASSIGN(src, open_source(name, options));
+    // Zero bytes are no disk: refused rather than written as one.
+    if (src->size() == 0) return corrupt(redact_url(name) + ": the file is empty, not a disk image");
+    if (has_qcow2_magic(*src)) {
+      if (bmap_given) return usage(bmap_name + ": a bmap describes a raw image, and " + redact_url(name) + " is QCOW2");
+      return open_qcow2_layer(std::move(src), options);
+    }
+    uint8_t head[6] = {};
+    QF_ASSIGN(size_t n, src->read_at(head, 0));
+    if (auto format = detect_stream_format({head, n})) {
+      QF_ASSIGN(src, open_stream_source(std::move(src), *format, stream));
+    }
+  }
+  if (bmap) return open_bmap_layer(std::move(src), std::move(*bmap), bmap_name);
+  return open_raw_layer(std::move(src));
 }
 
 // Errors found below the image itself also name the image the user gave.
@@ -67,28 +112,31 @@ Result<Chain> Chain::open_chain(const std::string& name, const SourceOptions& ch
   if (options.home_origin.empty())
     options.home_origin = is_url(name) ? url_origin(name) : kLocalOrigin;
   uint64_t source_budget = chain_options.cache_bytes / 4 * 3;
-  // The image itself must be QCOW2: a file without the magic is refused
-  // rather than taken for raw; only backing files may be raw.
-  std::string next = name, format = "qcow2", referrer;
+  std::string next = name, format, referrer;
   while (true) {
     options.cache_bytes = source_budget /= 2;
-    auto src = open_source(next, options);
-    if (!src) {
-      if (referrer.empty()) return src.take_error();
-      return in_chain(redact_url(name),
-                      Error{src.error().kind,
-                            printable(referrer + ": cannot open backing file (looked for " +
-                                      redact_url(next) + "): " + src.error().message),
-                            src.error().err});
+    Result<std::unique_ptr<Layer>> layer = Error{};
+    if (referrer.empty()) {
+      layer = open_top_layer(name, options);
+      if (!layer) return layer.take_error();
+      seen.insert((*layer)->source().identity());
+    } else {
+      // Backing files are never decompressed, as in qemu: raw or QCOW2.
+      auto src = open_source(next, options);
+      if (!src)
+        return in_chain(redact_url(name),
+                        Error{src.error().kind,
+                              printable(referrer + ": cannot open backing file (looked for " +
+                                        redact_url(next) + "): " + src.error().message),
+                              src.error().err});
+      if (!seen.insert((*src)->identity()).second)
+        return corrupt(redact_url(name) + ": backing chain loops: " + referrer + " refers back to " +
+                       printable(redact_url(next)));
+      if (chain.layers_.size() == kMaxChainDepth)
+        return unsupported(redact_url(name) + ": backing chain is deeper than 64 images");
+      layer = open_layer(std::move(src).value(), format, options);
+      if (!layer) return in_chain(redact_url(name), layer.take_error());
     }
-    if (!seen.insert((*src)->identity()).second)
-      return corrupt(redact_url(name) + ": backing chain loops: " + referrer + " refers back to " +
-                     printable(redact_url(next)));
-    if (chain.layers_.size() == kMaxChainDepth)
-      return unsupported(redact_url(name) + ": backing chain is deeper than 64 images");
-    auto layer = open_layer(std::move(src).value(), format, options);
-    if (!layer)
-      return referrer.empty() ? layer.take_error() : in_chain(redact_url(name), layer.take_error());
     referrer = (*layer)->source().name();
     next = (*layer)->backing_name();
     format = (*layer)->backing_format();

@@ -1,4 +1,5 @@
-// Big-endian loads for on-disk structures (QCOW2 is big-endian throughout).
+// Big-endian loads for on-disk structures (QCOW2 is big-endian throughout),
+// and the little-endian load xz and zstd headers need.
 #pragma once
 
 #include <cstdint>
@@ -16,6 +17,9 @@ inline uint64_t load_be64(const uint8_t* p) {
   uint64_t v;
   std::memcpy(&v, p, 8);
   return __builtin_bswap64(v);
+}
+inline uint32_t load_le32(const uint8_t* p) {
+  return uint32_t(p[0]) | uint32_t(p[1]) << 8 | uint32_t(p[2]) << 16 | uint32_t(p[3]) << 24;
 }
 
 }  // namespace qflash

@@ -84,13 +84,13 @@ const char kFlashOptionsHelp[] =
     "      --memory=SIZE    buffer memory (default 256M)\n"
     "      --jobs=N         decompression threads (default: one per CPU)\n"
     "      --queue-depth=N  I/O requests in flight (default 64)\n"
-    QFLASH_HTTP_OPTIONS_HELP
+    QFLASH_IMAGE_OPTIONS_HELP
     "      --debug          internals to stderr\n"
     "  -h, --help           this help\n"
     "  -V, --version        print the version\n";
 
 std::vector<OptionSpec> flash_options(FlashRequest& req, const char* prog) {
-  return with_http_options({
+  return with_image_options({
       {"yes", false, [&req](const char*) { return req.yes = true; }, 'y'},
       {"verify", false, [&req](const char*) { return req.verify = true; }},
       output_option(prog, req.json),

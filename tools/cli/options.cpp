@@ -7,6 +7,7 @@
 
 #include "io/http/url.h"
 #include "qflash/qflash.h"
+#include "tools/cli/cli.h"
 
 namespace qflash::cli {
 
@@ -153,9 +154,23 @@ std::vector<OptionSpec> http_options(const char* prog, SourceOptions& into) {
   };
 }
 
-std::vector<OptionSpec> with_http_options(std::vector<OptionSpec> specs, const char* prog,
-                                          SourceOptions& into) {
+std::vector<OptionSpec> with_image_options(std::vector<OptionSpec> specs, const char* prog,
+                                           SourceOptions& into) {
   for (auto& spec : http_options(prog, into)) specs.push_back(std::move(spec));
+  specs.push_back({"bmap", true, [&into](const char* arg) {
+                     into.bmap = arg;
+                     return true;
+                   }});
+  specs.push_back({"no-bmap", false, [&into](const char*) { return into.no_bmap = true; }});
+  specs.push_back({"image-size", true, [prog, &into](const char* arg) {
+                     auto size = parse_size(arg);
+                     if (!size || *size == 0) {
+                       std::fprintf(stderr, "%s: --image-size wants a size, not '%s'\n", prog, arg);
+                       return false;
+                     }
+                     into.image_size = *size;
+                     return true;
+                   }});
   return specs;
 }
 

@@ -38,9 +38,11 @@ int parse_options(int argc, char** argv, const char* prog, const char* help,
 // --allow-origin ORIGIN (repeatable).
 std::vector<OptionSpec> http_options(const char* prog, SourceOptions& into);
 
-// `specs` followed by http_options(prog, into).
-std::vector<OptionSpec> with_http_options(std::vector<OptionSpec> specs, const char* prog,
-                                          SourceOptions& into);
+// `specs`, http_options(prog, into), and the options for raw images:
+// --bmap FILE, --no-bmap, --image-size SIZE (io/stream, engine/bmap). Every
+// command that reads an image takes them.
+std::vector<OptionSpec> with_image_options(std::vector<OptionSpec> specs, const char* prog,
+                                           SourceOptions& into);
 
 // The help lines of http_options, to paste into a command's help.
 #define QFLASH_HTTP_OPTIONS_HELP                                                          \
@@ -51,6 +53,15 @@ std::vector<OptionSpec> with_http_options(std::vector<OptionSpec> specs, const c
   "      --proxy=URL      HTTP proxy (default: http_proxy, https_proxy, no_proxy)\n"    \
   "      --allow-origin=O let redirects and backing files reach origin O\n"           \
   "                       (scheme://host[:port]); no headers or credentials go there\n"
+
+// The help lines of with_image_options.
+#define QFLASH_IMAGE_OPTIONS_HELP                                                          \
+  QFLASH_HTTP_OPTIONS_HELP                                                                 \
+  "      --bmap=FILE      bmap of a raw image: only its mapped ranges are read,\n"        \
+  "                       each checked against its checksum (default: IMAGE.bmap\n"      \
+  "                       beside a local image, as bmaptool finds it)\n"                 \
+  "      --no-bmap        ignore a bmap beside the image\n"                              \
+  "      --image-size=SIZE  size of a raw or gzip/xz/bzip2 stream on standard input\n"
 
 // --output=human|json (alias --json) for every command with a report.
 OptionSpec output_option(const char* prog, bool& json);

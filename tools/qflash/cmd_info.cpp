@@ -2,6 +2,7 @@
 #include <cstdio>
 
 #include "engine/api/features.h"
+#include "engine/bmap/bmap.h"
 #include "engine/chain/chain.h"
 #include "engine/qcow2/qcow2_header.h"
 #include "engine/qcow2/qcow2_layer.h"
@@ -17,7 +18,8 @@ const char kHelp[] =
     "Usage: qflash info IMAGE [--output=human|json] [--header=H]... [--debug]\n"
     "Prints the format, version, virtual size, cluster size, compression,\n"
     "features and the whole backing chain of IMAGE.\n"
-    "IMAGE may be an http(s):// URL, with these options:\n" QFLASH_HTTP_OPTIONS_HELP;
+    "Options for IMAGE (an http(s):// URL, a raw or compressed raw image):\n"
+    QFLASH_IMAGE_OPTIONS_HELP;
 
 void print_human(const Chain& chain) {
   const Layer& top = chain.layer(0);
@@ -37,6 +39,17 @@ void print_human(const Chain& chain) {
     if (h->data_file) std::printf("data file: %s\n", printable(*h->data_file).c_str());
     std::printf("snapshots: %u\n", h->nb_snapshots);
   }
+  if (const auto* s = top.source().stream_info()) {
+    std::printf("compression: %s\n", s->compression.c_str());
+    if (s->compressed_size >= 0)
+      std::printf("compressed size: %s (%lld bytes)\n", human_size(uint64_t(s->compressed_size)).c_str(),
+                  static_cast<long long>(s->compressed_size));
+    std::printf("size from: %s\n", s->size_from.c_str());
+  }
+  if (const Bmap* b = bmap_of(top))
+    std::printf("bmap: %s (version %s, %s mapped, checksums: %s)\n", bmap_name_of(top)->c_str(),
+                b->version.c_str(), human_size(b->mapped_bytes()).c_str(),
+                b->checksum_type.empty() ? "none" : b->checksum_type.c_str());
   std::printf("backing chain:\n");
   for (size_t d = 0; d < chain.depth(); ++d) {
     const Layer& l = chain.layer(d);
@@ -63,6 +76,16 @@ void print_json(const Chain& chain) {
     for (size_t i = 0; i < f.size(); ++i) std::printf("%s\"%s\"", i ? ", " : "", f[i].c_str());
     std::printf("],\n");
   }
+  if (const auto* s = top.source().stream_info()) {
+    std::printf("  \"compression\": \"%s\",\n  \"compressed-size\": %lld,\n  \"size-from\": \"%s\",\n",
+                s->compression.c_str(), static_cast<long long>(s->compressed_size),
+                json_escape(s->size_from).c_str());
+  }
+  if (const Bmap* b = bmap_of(top))
+    std::printf("  \"bmap\": {\"filename\": \"%s\", \"version\": \"%s\", \"mapped-size\": %llu, "
+                "\"checksum-type\": \"%s\"},\n",
+                json_escape(*bmap_name_of(top)).c_str(), json_escape(b->version).c_str(),
+                static_cast<unsigned long long>(b->mapped_bytes()), json_escape(b->checksum_type).c_str());
   std::printf("  \"backing-chain\": [");
   for (size_t d = 0; d < chain.depth(); ++d) {
     const Layer& l = chain.layer(d);
@@ -81,7 +104,7 @@ int cmd_info(int argc, char** argv) {
   SourceOptions source;
   std::vector<std::string> pos;
   int rc = parse_options(argc, argv, "qflash info", kHelp,
-                         with_http_options({output_option("qflash info", json)}, "qflash info", source),
+                         with_image_options({output_option("qflash info", json)}, "qflash info", source),
                          pos);
   if (rc >= 0) return rc;
   auto chain = open_image_arg(pos, kHelp, source, rc);

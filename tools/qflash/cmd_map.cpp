@@ -14,7 +14,8 @@ const char kHelp[] =
     "Prints the allocation map of the virtual disk. The JSON is a list of\n"
     "{start, length, depth, present, zero, data, offset} with the meaning of\n"
     "'qemu-img map --output=json'.\n"
-    "IMAGE may be an http(s):// URL, with these options:\n" QFLASH_HTTP_OPTIONS_HELP;
+    "Options for IMAGE (an http(s):// URL, a raw or compressed raw image):\n"
+    QFLASH_IMAGE_OPTIONS_HELP;
 
 }  // namespace
 
@@ -23,7 +24,7 @@ int cmd_map(int argc, char** argv) {
   SourceOptions source;
   std::vector<std::string> pos;
   int rc = parse_options(argc, argv, "qflash map", kHelp,
-                         with_http_options({output_option("qflash map", json)}, "qflash map", source),
+                         with_image_options({output_option("qflash map", json)}, "qflash map", source),
                          pos);
   if (rc >= 0) return rc;
   auto chain = open_image_arg(pos, kHelp, source, rc);

@@ -16,7 +16,8 @@ const char kHelp[] =
     "and last sector, size, type, name and unique GUID (MBR: the Linux PARTUUID).\n"
     "A disk without a partition table says so and exits 0.\n"
     "  --sector-size  logical sector size of an MBR disk (default 512; GPT: detected)\n"
-    "For an http(s):// IMAGE:\n" QFLASH_HTTP_OPTIONS_HELP;
+    "Options for IMAGE (an http(s):// URL, a raw or compressed raw image):\n"
+    QFLASH_IMAGE_OPTIONS_HELP;
 
 std::string type_text(const Partition& p) { return p.type_name.empty() ? p.type : p.type_name; }
 
@@ -99,7 +100,7 @@ int cmd_partitions(int argc, char** argv) {
   SourceOptions source;
   std::vector<std::string> pos;
   int rc = parse_options(argc, argv, "qflash partitions", kHelp,
-                         with_http_options({output_option("qflash partitions", json),
+                         with_image_options({output_option("qflash partitions", json),
                                             {"sector-size", true,
                                              [&](const char* v) {
                                                return parse_sector_size("qflash partitions", v,

@@ -15,7 +15,8 @@ const char kHelp[] =
     "Usage: qflash read IMAGE [--offset=N] [--length=N] [--header=H]... [--debug]\n"
     "Writes LENGTH bytes of the virtual disk from OFFSET to stdout (default:\n"
     "the whole disk). Sizes take K, M, G, T suffixes (powers of 1024).\n"
-    "IMAGE may be an http(s):// URL, with these options:\n" QFLASH_HTTP_OPTIONS_HELP;
+    "Options for IMAGE (an http(s):// URL, a raw or compressed raw image):\n"
+    QFLASH_IMAGE_OPTIONS_HELP;
 
 }  // namespace
 
@@ -32,7 +33,7 @@ int cmd_read(int argc, char** argv) {
   SourceOptions source;
   std::vector<std::string> pos;
   int rc = parse_options(argc, argv, "qflash read", kHelp,
-                         with_http_options({{"offset", true, size_opt(offset)},
+                         with_image_options({{"offset", true, size_opt(offset)},
                                             {"length", true, size_opt(length)}},
                                            "qflash read", source),
                          pos);

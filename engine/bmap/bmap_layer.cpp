@@ -1,0 +1,209 @@
+// BmapLayer reads through CheckedSource, which hashes each mapped range as
+// its bytes go by. Readers (the engine's workers) ask for a range's pieces
+// roughly in order; a piece that arrives ahead of the digest's position is
+// kept until the pieces before it have been hashed, so the digest sees the
+// bytes in order. Pieces read again (a second pass, `qflash read`) are not
+// hashed twice. A range whose start is never read (a reader that began
+// inside it) is not checked.
+#include <openssl/evp.h>
+
+#include <algorithm>
+#include <cstring>
+#include <map>
+#include <mutex>
+#include <vector>
+
+#include "engine/bmap/bmap.h"
+#include "engine/image/raw_layer.h"
+
+namespace qflash {
+namespace {
+
+// Bytes of pieces kept ahead of their range's digest: readers out of order
+// by a few chunks (the engine's workers) stay far below it.
+constexpr uint64_t kMaxAhead = 64ull << 20;
+
+struct MdCtxFree {
+  void operator()(EVP_MD_CTX* c) const { EVP_MD_CTX_free(c); }
+};
+
+class CheckedSource final : public Source {
+ public:
+  CheckedSource(SourcePtr inner, const Bmap& bmap, std::string bmap_name)
+      : inner_(std::move(inner)), bmap_(bmap), bmap_name_(std::move(bmap_name)),
+        md_(bmap.checksum_type.empty() ? nullptr : EVP_get_digestbyname(bmap.checksum_type.c_str())),
+        states_(bmap.ranges.size()) {}
+
+  Result<size_t> read_at(std::span<uint8_t> buf, uint64_t offset) const override {
+    QF_ASSIGN(size_t n, inner_->read_at(buf, offset));
+    if (md_) QF_TRY(check(buf.first(n), offset));
+    return n;
+  }
+  uint64_t size() const override { return inner_->size(); }
+  const std::string& name() const override { return inner_->name(); }
+  // No descriptor: every read goes through read_at, where it is checked.
+  bool same_file(dev_t d, ino_t i) const override { return inner_->same_file(d, i); }
+  std::string identity() const override { return inner_->identity(); }
+  std::string resolve(const std::string& r) const override { return inner_->resolve(r); }
+  Status check_unchanged() const override { return inner_->check_unchanged(); }
+  const StreamInfo* stream_info() const override { return inner_->stream_info(); }
+
+ private:
+  struct RangeState {
+    std::unique_ptr<EVP_MD_CTX, MdCtxFree> ctx;
+    uint64_t hashed = 0;  // bytes of the range fed to the digest
+    bool done = false;
+    std::map<uint64_t, std::vector<uint8_t>> ahead;  // pieces past `hashed`, by range offset
+  };
+
+  uint64_t range_begin(size_t i) const { return bmap_.ranges[i].first * bmap_.block_size; }
+  uint64_t range_end(size_t i) const {
+    return std::min(bmap_.image_size, (bmap_.ranges[i].last + 1) * bmap_.block_size);
+  }
+
+  Status check(std::span<const uint8_t> bytes, uint64_t offset) const {
+    std::lock_guard lock(mu_);
+    const auto& rs = bmap_.ranges;
+    // The first range that ends after `offset`.
+    size_t i = size_t(std::upper_bound(rs.begin(), rs.end(), offset / bmap_.block_size,
+                                       [](uint64_t b, const BmapRange& r) { return b <= r.last; }) -
+                      rs.begin());
+    for (; i < rs.size() && range_begin(i) < offset + bytes.size(); ++i) {
+      if (rs[i].digest.empty() || states_[i].done) continue;
+      const uint64_t a = std::max(offset, range_begin(i));
+      const uint64_t b = std::min(offset + bytes.size(), range_end(i));
+      if (a >= b) continue;
+      QF_TRY(feed(i, a - range_begin(i), bytes.subspan(a - offset, b - a)));
+    }
+    return {};
+  }
+
+  // Bytes at `at` within range i.
+  Status feed(size_t i, uint64_t at, std::span<const uint8_t> bytes) const {
+    RangeState& s = states_[i];
+    if (!s.ctx) {
+      s.ctx.reset(EVP_MD_CTX_new());
+      if (!s.ctx || !EVP_DigestInit_ex(s.ctx.get(), md_, nullptr))
+        return Error{ErrorKind::Io, bmap_name_ + ": cannot start a " + bmap_.checksum_type + " digest"};
+    }
+    if (at > s.hashed) {
+      // A reader that started inside the range (`qflash read --offset`, a
+      // partition) never brings its start: past a bound the range is left
+      // unchecked rather than kept in memory.
+      if (ahead_bytes_ + bytes.size() > kMaxAhead) {
+        for (const auto& [off, piece] : s.ahead) ahead_bytes_ -= piece.size();
+        s.ahead.clear();
+        s.done = true;
+        return {};
+      }
+      if (s.ahead.try_emplace(at, bytes.begin(), bytes.end()).second) ahead_bytes_ += bytes.size();
+      return {};
+    }
+    if (at + bytes.size() <= s.hashed) return {};  // read before
+    auto take = [&](std::span<const uint8_t> b, uint64_t from) {
+      const uint64_t skip = s.hashed - from;
+      EVP_DigestUpdate(s.ctx.get(), b.data() + skip, b.size() - skip);
+      s.hashed = from + b.size();
+    };
+    take(bytes, at);
+    while (!s.ahead.empty() && s.ahead.begin()->first <= s.hashed) {
+      auto node = s.ahead.extract(s.ahead.begin());
+      ahead_bytes_ -= node.mapped().size();
+      if (node.key() + node.mapped().size() > s.hashed) take(node.mapped(), node.key());
+    }
+    if (s.hashed < range_end(i) - range_begin(i)) return {};
+    s.done = true;
+    unsigned char md[EVP_MAX_MD_SIZE];
+    unsigned len = 0;
+    EVP_DigestFinal_ex(s.ctx.get(), md, &len);
+    s.ctx.reset();
+    static const char* const kHex = "0123456789abcdef";
+    std::string got;
+    for (unsigned k = 0; k < len; ++k) {
+      got += kHex[md[k] >> 4];
+      got += kHex[md[k] & 15];
+    }
+    const BmapRange& r = bmap_.ranges[i];
+    if (got == r.digest) return {};
+    return corrupt(name() + ": bytes " + std::to_string(range_begin(i)) + "-" +
+                   std::to_string(range_end(i) - 1) + " (bmap range " + std::to_string(r.first) +
+                   "-" + std::to_string(r.last) + ") do not match their " + bmap_.checksum_type +
+                   " in " + bmap_name_ + " (expected " + r.digest + ", read " + got + ")");
+  }
+
+  SourcePtr inner_;
+  const Bmap& bmap_;
+  std::string bmap_name_;
+  const EVP_MD* md_;
+  mutable std::mutex mu_;
+  mutable std::vector<RangeState> states_;
+  mutable uint64_t ahead_bytes_ = 0;  // in every RangeState::ahead
+};
+
+class BmapLayer final : public Layer {
+ public:
+  BmapLayer(Bmap bmap, std::string bmap_name, SourcePtr image)
+      : bmap_(std::move(bmap)), bmap_name_(std::move(bmap_name)),
+        checked_(std::make_shared<CheckedSource>(std::move(image), bmap_, bmap_name_)) {}
+
+  const Source& source() const override { return *checked_; }
+  uint64_t size() const override { return (bmap_.image_size + 511) / 512 * 512; }
+  const char* format() const override { return "raw"; }
+  Status validate() override { return {}; }
+
+  // Mapped blocks are data, read from the image; the others are zeros,
+  // never read (as bmaptool skips them).
+  Result<LayerStatus> status(uint64_t guest, uint64_t max) override {
+    LayerStatus st;
+    st.file = checked_.get();
+    st.offset_valid = true;
+    st.host = guest;
+    const auto& rs = bmap_.ranges;
+    const uint64_t block = guest / bmap_.block_size;
+    auto it = std::upper_bound(rs.begin(), rs.end(), block,
+                               [](uint64_t b, const BmapRange& r) { return b <= r.last; });
+    if (it != rs.end() && it->first <= block && guest < bmap_.image_size) {
+      st.kind = LayerStatus::Kind::Data;
+      const uint64_t end = std::min(bmap_.image_size, (it->last + 1) * bmap_.block_size);
+      st.length = std::min(max, end - guest);
+    } else {
+      st.kind = LayerStatus::Kind::Zero;
+      const uint64_t next = it == rs.end() ? UINT64_MAX : it->first * bmap_.block_size;
+      st.length = std::min(max, next > guest ? next - guest : max);
+    }
+    return st;
+  }
+
+  const Bmap& bmap() const { return bmap_; }
+  const std::string& bmap_name() const { return bmap_name_; }
+
+ private:
+  Bmap bmap_;
+  std::string bmap_name_;
+  std::shared_ptr<CheckedSource> checked_;
+};
+
+}  // namespace
+
+Result<std::unique_ptr<Layer>> open_bmap_layer(SourcePtr image, Bmap bmap, std::string bmap_name) {
+  if (image->size() != bmap.image_size)
+    return corrupt(bmap_name + ": describes an image of " + std::to_string(bmap.image_size) +
+                   " bytes, but " + image->name() + " holds " + std::to_string(image->size()) +
+                   ": a bmap for another image");
+  if (!bmap.checksum_type.empty() && !EVP_get_digestbyname(bmap.checksum_type.c_str()))
+    return unsupported(bmap_name + ": no " + bmap.checksum_type + " digest in this OpenSSL");
+  return std::unique_ptr<Layer>(std::make_unique<BmapLayer>(std::move(bmap), std::move(bmap_name),
+                                                            std::move(image)));
+}
+
+const Bmap* bmap_of(const Layer& layer) {
+  auto* b = dynamic_cast<const BmapLayer*>(&layer);
+  return b ? &b->bmap() : nullptr;
+}
+
+const std::string* bmap_name_of(const Layer& layer) {
+  auto* b = dynamic_cast<const BmapLayer*>(&layer);
+  return b ? &b->bmap_name() : nullptr;
+}
+
+}  // namespace qflash

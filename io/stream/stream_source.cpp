@@ -1,0 +1,351 @@
+// StreamSource: passes over the stream, each with its decoder, input
+// position and window of decoded bytes, under one mutex. The thread that
+// asks for bytes past a window decodes them; the others wait and then copy
+// from the window. A reader behind every window gets a second pass of its
+// own, so the shared pass is never restarted for it.
+#include "io/stream/stream_source.h"
+
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstring>
+#include <mutex>
+#include <vector>
+
+#include "io/stream/stream_size.h"
+
+
+namespace qflash {
+namespace {
+
+constexpr size_t kInputBlock = 2u << 20;  // compressed bytes read at once
+// Bytes of standard input read to detect the format: the longest zstd frame
+// header, more than any magic needs.
+constexpr size_t kStdinHead = 18;
+
+// Where the compressed bytes come from: a Source (restartable) or a pipe.
+class Input {
+ public:
+  virtual ~Input() = default;
+  virtual Result<size_t> read(std::span<uint8_t> buf) = 0;
+  virtual bool restartable() const = 0;
+  virtual void restart() = 0;
+  virtual uint64_t position() const = 0;
+};
+
+class SourceInput final : public Input {
+ public:
+  explicit SourceInput(SourcePtr src) : src_(std::move(src)) {}
+  Result<size_t> read(std::span<uint8_t> buf) override {
+    QF_ASSIGN(size_t n, src_->read_at(buf, pos_));
+    pos_ += n;
+    return n;
+  }
+  bool restartable() const override { return true; }
+  void restart() override { pos_ = 0; }
+  uint64_t position() const override { return pos_; }
+  const SourcePtr& source_ptr() const { return src_; }
+
+ private:
+  SourcePtr src_;
+  uint64_t pos_ = 0;
+};
+
+class PipeInput final : public Input {
+ public:
+  PipeInput(int fd, std::vector<uint8_t> head) : fd_(fd), head_(std::move(head)) {}
+  Result<size_t> read(std::span<uint8_t> buf) override {
+    if (head_used_ < head_.size()) {  // the bytes read to detect the format
+      const size_t n = std::min(buf.size(), head_.size() - head_used_);
+      std::memcpy(buf.data(), head_.data() + head_used_, n);
+      head_used_ += n;
+      pos_ += n;
+      return n;
+    }
+    while (true) {
+      const ssize_t n = ::read(fd_, buf.data(), buf.size());
+      if (n >= 0) {
+        pos_ += uint64_t(n);
+        return size_t(n);
+      }
+      if (errno != EINTR) return io_error(std::string("read ") + kStdinName, errno);
+    }
+  }
+  bool restartable() const override { return false; }
+  void restart() override {}
+  uint64_t position() const override { return pos_; }
+
+ private:
+  int fd_;
+  std::vector<uint8_t> head_;
+  size_t head_used_ = 0;
+  uint64_t pos_ = 0;
+};
+
+std::unique_ptr<StreamDecoder> decoder_for(std::optional<StreamFormat> format,
+                                           const StreamOptions& options) {
+  if (!format) return nullptr;
+  return make_stream_decoder(*format, options.threads, options.decoder_memory);
+}
+
+// One pass over the stream: its input position, decoder and window.
+struct Pass {
+  std::unique_ptr<Input> input;
+  std::unique_ptr<StreamDecoder> decoder;  // null: raw bytes from a pipe
+  std::vector<uint8_t> window;
+  std::vector<uint8_t> in_buf;
+  std::span<const uint8_t> in;
+  uint64_t win_start = 0, win_len = 0, decoded = 0;
+  bool ended = false, input_eof = false;
+  uint64_t last_use = 0;
+};
+
+class StreamSource final : public Source {
+ public:
+  StreamSource(std::string name, SourcePtr inner, std::unique_ptr<Input> input,
+               std::optional<StreamFormat> format, const StreamOptions& options, StreamInfo info)
+      : name_(std::move(name)), inner_(std::move(inner)), format_(format), options_(options),
+        info_(std::move(info)) {
+    passes_.push_back(make_pass(std::move(input)));
+  }
+
+  Result<size_t> read_at(std::span<uint8_t> buf, uint64_t offset) const override {
+    std::lock_guard lock(mu_);
+    if (!error_.ok()) return Error(error_.error());
+    size_t done = 0;
+    while (done < buf.size()) {
+      const uint64_t pos = offset + done;
+      if (pos >= size_) break;
+      auto pass = pass_for(pos);
+      if (!pass) {
+        error_ = Error(pass.error());
+        return pass.take_error();
+      }
+      Pass& p = **pass;
+      p.last_use = ++uses_;
+      const uint64_t win_end = p.win_start + p.win_len;
+      if (pos < win_end) {
+        const size_t n = size_t(std::min<uint64_t>(win_end - pos, buf.size() - done));
+        std::memcpy(buf.data() + done, p.window.data() + (pos - p.win_start), n);
+        done += n;
+        continue;
+      }
+      if (auto st = decode_more(p); !st) {
+        error_ = st;  // the stream is broken for every later reader too
+        return st.take_error();
+      }
+    }
+    return done;
+  }
+  uint64_t size() const override { return size_; }
+  const std::string& name() const override { return name_; }
+  bool same_file(dev_t dev, ino_t ino) const override { return inner_ && inner_->same_file(dev, ino); }
+  std::string identity() const override { return inner_ ? inner_->identity() : name_; }
+  std::string resolve(const std::string& ref) const override {
+    return inner_ ? inner_->resolve(ref) : ref;
+  }
+  Status check_unchanged() const override { return inner_ ? inner_->check_unchanged() : Status{}; }
+  const StreamInfo* stream_info() const override { return &info_; }
+
+  void set_size(uint64_t size, std::string from) {
+    size_ = size;
+    info_.size_from = std::move(from);
+  }
+  // Decodes the whole stream once to count its bytes, then goes back to the
+  // start. A corrupt or truncated stream is found here, before any write.
+  Result<uint64_t> count() {
+    std::lock_guard lock(mu_);
+    size_ = UINT64_MAX;
+    Pass& p = *passes_.front();
+    while (!p.ended) QF_TRY(decode_more(p));
+    const uint64_t n = p.decoded;
+    restart(p);
+    return n;
+  }
+
+ private:
+  // Two passes at most: the shared one and one for a reader that fell
+  // behind it (a late target), so that neither restarts the other's.
+  static constexpr size_t kMaxPasses = 2;
+
+  std::unique_ptr<Pass> make_pass(std::unique_ptr<Input> input) const {
+    auto p = std::make_unique<Pass>();
+    p->input = std::move(input);
+    p->decoder = decoder_for(format_, options_);
+    p->window.resize(std::max<uint64_t>(options_.window, 2 * kInputBlock));
+    p->in_buf.resize(kInputBlock);
+    return p;
+  }
+
+  // The pass to serve `pos` from: the one nearest behind it; else a new
+  // pass from the start, or the least recently used one restarted.
+  Result<Pass*> pass_for(uint64_t pos) const {
+    Pass* best = nullptr;
+    for (auto& p : passes_)
+      if (p->win_start <= pos && (!best || p->win_start > best->win_start)) best = p.get();
+    if (best) return best;
+    if (!passes_.front()->input->restartable())
+      return Error{ErrorKind::Io, name_ + ": the bytes at " + std::to_string(pos) +
+                                      " were already passed, and a pipe cannot be read twice "
+                                      "(give a file or URL for a second pass)"};
+    if (passes_.size() < kMaxPasses) {
+      const auto& src = static_cast<const SourceInput&>(*passes_.front()->input);
+      passes_.push_back(make_pass(std::make_unique<SourceInput>(src.source_ptr())));
+      return passes_.back().get();
+    }
+    Pass* lru = passes_.front().get();
+    for (auto& p : passes_)
+      if (p->last_use < lru->last_use) lru = p.get();
+    restart(*lru);
+    return lru;
+  }
+
+  static void restart(Pass& p) {
+    p.input->restart();
+    if (p.decoder) p.decoder->reset();
+    p.in = {};
+    p.win_start = p.win_len = p.decoded = 0;
+    p.ended = p.input_eof = false;
+  }
+
+  std::string where(const Pass& p) const {
+    return " at compressed byte " + std::to_string(p.input->position()) + ", decoded byte " +
+           std::to_string(p.decoded);
+  }
+  std::string announced() const {
+    return "the size " + std::to_string(size_) + " it announced (" + info_.size_from + ")";
+  }
+
+  // Decodes the next piece of the stream into the pass's window, sliding the
+  // window when full (its older half is dropped).
+  Status decode_more(Pass& p) const {
+    if (p.ended)
+      return corrupt(name_ + ": " + info_.compression + " stream ends at byte " +
+                     std::to_string(p.decoded) + ", before " + announced());
+    if (p.win_len == p.window.size()) {
+      const uint64_t drop = p.win_len / 2;
+      std::memmove(p.window.data(), p.window.data() + drop, p.win_len - drop);
+      p.win_start += drop;
+      p.win_len -= drop;
+    }
+    if (p.in.empty() && !p.input_eof) {
+      QF_ASSIGN(size_t n, p.input->read(p.in_buf));
+      p.in = {p.in_buf.data(), n};
+      p.input_eof = n == 0;
+    }
+    std::span<uint8_t> out(p.window.data() + p.win_len, p.window.size() - p.win_len);
+    const size_t room = out.size(), had = p.in.size();
+    StreamStatus st;
+    if (p.decoder) {
+      st = p.decoder->decode(p.in, out, p.input_eof);
+    } else {  // raw bytes from a pipe
+      const size_t n = std::min(p.in.size(), out.size());
+      std::memcpy(out.data(), p.in.data(), n);
+      p.in = p.in.subspan(n);
+      out = out.subspan(n);
+      st = p.input_eof && p.in.empty() ? StreamStatus::End : StreamStatus::Ok;
+    }
+    const size_t made = room - out.size();
+    p.win_len += made;
+    p.decoded += made;
+    if (st == StreamStatus::Corrupt)
+      return corrupt(name_ + ": corrupt " + info_.compression + " stream (" + p.decoder->message() +
+                     ")" + where(p));
+    if (p.decoded > size_)
+      return corrupt(name_ + ": " + info_.compression + " stream grows past " + announced() + where(p));
+    if (st == StreamStatus::End) {
+      p.ended = true;
+      if (p.decoded < size_ && size_ != UINT64_MAX)
+        return corrupt(name_ + ": " + info_.compression + " stream ends at byte " +
+                       std::to_string(p.decoded) + ", before " + announced());
+      return {};
+    }
+    if (p.input_eof && made == 0 && had == p.in.size())
+      return corrupt(name_ + ": " + info_.compression + " stream is truncated" + where(p));
+    return {};
+  }
+
+  std::string name_;
+  SourcePtr inner_;
+  std::optional<StreamFormat> format_;
+  StreamOptions options_;
+  StreamInfo info_;
+  uint64_t size_ = UINT64_MAX;
+  mutable std::mutex mu_;
+  mutable std::vector<std::unique_ptr<Pass>> passes_;
+  mutable uint64_t uses_ = 0;
+  mutable Status error_;
+};
+
+}  // namespace
+
+Result<SourcePtr> open_stream_source(SourcePtr compressed, StreamFormat format,
+                                     const StreamOptions& options) {
+  const Source& src = *compressed;
+  Source::StreamInfo info{stream_format_name(format), int64_t(src.size()), ""};
+  std::optional<uint64_t> size;
+  if (format == StreamFormat::Xz) {
+    QF_ASSIGN(size, detail::xz_decoded_size(src));
+    info.size_from = "xz index";
+  } else if (format == StreamFormat::Zstd) {
+    // Walking every frame costs a small read per block: cheap on a local
+    // file, a download over HTTP, where the first frame (all zstd -T0
+    // writes) is trusted and the stream is checked against it as it is read.
+    QF_ASSIGN(size, detail::zstd_decoded_size(src, src.fd() < 0));
+    info.size_from = "zstd frame headers";
+  }
+  if (!size && options.size_hint) {
+    size = options.size_hint;
+    info.size_from = options.size_hint_from;
+  }
+  auto stream = std::make_shared<StreamSource>(compressed->name(), compressed,
+                                               std::make_unique<SourceInput>(compressed), format,
+                                               options, std::move(info));
+  if (size) {
+    stream->set_size(*size, stream->stream_info()->size_from);
+  } else {
+    // gzip's ISIZE is the size modulo 4 GiB, bzip2 has none: count.
+    QF_ASSIGN(uint64_t n, stream->count());
+    stream->set_size(n, "decoded once to count");
+  }
+  return SourcePtr(std::move(stream));
+}
+
+Result<SourcePtr> open_stdin_source(const StreamOptions& options) {
+  std::vector<uint8_t> head(kStdinHead);
+  size_t got = 0;
+  while (got < head.size()) {
+    const ssize_t n = ::read(STDIN_FILENO, head.data() + got, head.size() - got);
+    if (n == 0) break;
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return io_error(std::string("read ") + kStdinName, errno);
+    }
+    got += size_t(n);
+  }
+  head.resize(got);
+  const auto format = detect_stream_format(head);
+  Source::StreamInfo info{format ? stream_format_name(*format) : "none", -1, ""};
+  std::optional<uint64_t> size;
+  if (format == StreamFormat::Zstd) {
+    size = detail::zstd_first_frame_size(head);
+    info.size_from = "zstd frame header";
+  }
+  if (!size && options.size_hint) {
+    size = options.size_hint;
+    info.size_from = options.size_hint_from;
+  }
+  if (!size)
+    return usage(std::string(kStdinName) + ": the size of " +
+                 (format ? std::string("a ") + stream_format_name(*format) + " stream"
+                         : std::string("raw data")) +
+                 " on a pipe is known only at its end; give it (--image-size or a bmap) or "
+                 "give the file or URL instead");
+  auto stream = std::make_shared<StreamSource>(
+      kStdinName, nullptr, std::make_unique<PipeInput>(STDIN_FILENO, std::move(head)), format,
+      options, std::move(info));
+  stream->set_size(*size, stream->stream_info()->size_from);
+  return SourcePtr(std::move(stream));
+}
+
+}  // namespace qflash

@@ -1,0 +1,154 @@
+// The pure cores behind raw images, in memory: bmap parsing and checking,
+// stream format detection, and the stream source's window, second pass and
+// size checks over gzip and zstd streams made here.
+#include <gtest/gtest.h>
+#include <zlib.h>
+#include <zstd.h>
+
+#include <random>
+
+#include "codecs/stream.h"
+#include "engine/bmap/bmap.h"
+#include "io/stream/stream_source.h"
+#include "tests/support/memory_source.h"
+
+namespace qflash::test {
+namespace {
+
+std::string bmap_xml(const std::string& version, const std::string& ranges,
+                     const std::string& extra = "<ChecksumType>sha256</ChecksumType>") {
+  return "<?xml version=\"1.0\"?>\n<bmap version=\"" + version + "\">\n"
+         "<ImageSize> 40960 </ImageSize>\n<BlockSize> 4096 </BlockSize>\n"
+         "<BlocksCount> 10 </BlocksCount>\n" + extra + "\n<BlockMap>\n" + ranges +
+         "</BlockMap>\n</bmap>\n";
+}
+const std::string kSha256(64, 'a');
+
+TEST(BmapParse, Version2) {
+  auto b = parse_bmap(bmap_xml("2.0", "<Range chksum=\"" + kSha256 + "\"> 0-1 </Range>\n"
+                                      "<Range chksum=\"" + kSha256 + "\"> 5 </Range>\n"),
+                      "x.bmap");
+  ASSERT_TRUE(b) << b.error().message;
+  EXPECT_EQ(b->image_size, 40960u);
+  EXPECT_EQ(b->checksum_type, "sha256");
+  ASSERT_EQ(b->ranges.size(), 2u);
+  EXPECT_EQ(b->ranges[1].first, 5u);
+  EXPECT_EQ(b->ranges[1].last, 5u);
+  EXPECT_EQ(b->mapped_bytes(), 3u * 4096);
+}
+
+TEST(BmapParse, Version1Sha1) {
+  auto b = parse_bmap(bmap_xml("1.3", "<Range sha1=\"" + std::string(40, 'B') + "\"> 2-3 </Range>\n", ""),
+                      "x.bmap");
+  ASSERT_TRUE(b) << b.error().message;
+  EXPECT_EQ(b->checksum_type, "sha1");
+  EXPECT_EQ(b->ranges[0].digest, std::string(40, 'b'));
+}
+
+TEST(BmapParse, Refusals) {
+  auto refused = [](const std::string& xml, const std::string& why) {
+    auto b = parse_bmap(xml, "x.bmap");
+    ASSERT_FALSE(b) << why;
+    EXPECT_NE(b.error().message.find(why), std::string::npos) << b.error().message;
+  };
+  refused(bmap_xml("3.0", ""), "version '3.0'");
+  refused(bmap_xml("2.0", "<Range> 3-4 </Range><Range> 4-5 </Range>"), "overlaps");
+  refused(bmap_xml("2.0", "<Range> 9-10 </Range>"), "past the image");
+  refused(bmap_xml("2.0", "<Range> 5-4 </Range>"), "not a block range");
+  refused(bmap_xml("2.0", "<Range chksum=\"abc\"> 1 </Range>"), "not sha256");
+  refused(bmap_xml("2.0", "", "<ChecksumType>crc7</ChecksumType>"), "crc7");
+  refused("<bmap version=\"2.0\"><ImageSize>x</ImageSize></bmap>", "not a number");
+  refused("<bmap version=\"2.0\"><ImageSize>1</ImageSize>", "line");
+  refused("<bmap version=\"2.0\"><ImageSize>8192</ImageSize><BlockSize>4096</BlockSize>"
+          "<BlocksCount>3</BlocksCount></bmap>", "BlocksCount");
+}
+
+TEST(StreamDetect, Magics) {
+  auto fmt = [](std::string head) {
+    return detect_stream_format({reinterpret_cast<const uint8_t*>(head.data()), head.size()});
+  };
+  EXPECT_EQ(fmt(std::string("\x1f\x8b\x08\0\0\0", 6)), StreamFormat::Gzip);
+  EXPECT_EQ(fmt(std::string("\xfd" "7zXZ\0", 6)), StreamFormat::Xz);
+  EXPECT_EQ(fmt("\x28\xb5\x2f\xfd\x20\x00"), StreamFormat::Zstd);
+  EXPECT_EQ(fmt("BZh91AY"), StreamFormat::Bzip2);
+  EXPECT_FALSE(fmt("BZh0"));
+  EXPECT_FALSE(fmt("QFI\xfb"));
+  EXPECT_FALSE(fmt(""));
+}
+
+std::vector<uint8_t> pattern(size_t n) {
+  std::vector<uint8_t> v(n);
+  std::mt19937 rng(3);
+  for (size_t i = 0; i < n; ++i) v[i] = uint8_t(i % 4096 < 2048 ? rng() : 0);
+  return v;
+}
+
+std::vector<uint8_t> gzip(std::span<const uint8_t> in) {
+  z_stream z{};
+  deflateInit2(&z, 1, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY);
+  std::vector<uint8_t> out(deflateBound(&z, uLong(in.size())) + 64);
+  z.next_in = const_cast<uint8_t*>(in.data());
+  z.avail_in = uInt(in.size());
+  z.next_out = out.data();
+  z.avail_out = uInt(out.size());
+  deflate(&z, Z_FINISH);
+  out.resize(z.total_out);
+  deflateEnd(&z);
+  return out;
+}
+
+std::vector<uint8_t> zstd(std::span<const uint8_t> in) {
+  std::vector<uint8_t> out(ZSTD_compressBound(in.size()));
+  out.resize(ZSTD_compress(out.data(), out.size(), in.data(), in.size(), 1));
+  return out;
+}
+
+TEST(StreamSource, WindowAndSecondPass) {
+  const auto raw = pattern(8 << 20);
+  const auto gz = gzip(raw);
+  StreamOptions opt;
+  opt.window = 4 << 20;  // half the stream: the read at 1 MiB falls behind it
+  auto src = open_stream_source(std::make_shared<MemorySource>(gz, "m.gz"), StreamFormat::Gzip, opt);
+  ASSERT_TRUE(src) << src.error().message;
+  EXPECT_EQ((*src)->size(), raw.size());
+  EXPECT_EQ((*src)->stream_info()->size_from, "decoded once to count");
+  std::vector<uint8_t> buf(1 << 20);
+  for (uint64_t off : {uint64_t(6) << 20, uint64_t(5) << 20, uint64_t(1) << 20, uint64_t(7) << 20}) {
+    auto n = (*src)->read_at(buf, off);
+    ASSERT_TRUE(n) << n.error().message;
+    ASSERT_EQ(*n, buf.size());
+    EXPECT_EQ(std::memcmp(buf.data(), raw.data() + off, buf.size()), 0) << off;
+  }
+  // Past the end: short.
+  auto n = (*src)->read_at(buf, raw.size() - 100);
+  ASSERT_TRUE(n);
+  EXPECT_EQ(*n, 100u);
+}
+
+TEST(StreamSource, SizesChecked) {
+  const auto raw = pattern(3 << 20);
+  // zstd: the size from the frame header.
+  const auto zs = zstd(raw);
+  auto src = open_stream_source(std::make_shared<MemorySource>(zs, "m.zst"), StreamFormat::Zstd);
+  ASSERT_TRUE(src) << src.error().message;
+  EXPECT_EQ((*src)->size(), raw.size());
+  // A size hint that is too small: the stream grows past it.
+  auto gz = gzip(raw);
+  StreamOptions small;
+  small.size_hint = 1 << 20;
+  src = open_stream_source(std::make_shared<MemorySource>(gz, "m.gz"), StreamFormat::Gzip, small);
+  ASSERT_TRUE(src);
+  std::vector<uint8_t> buf(2 << 20);
+  auto n = (*src)->read_at(buf, 0);
+  ASSERT_FALSE(n);
+  EXPECT_NE(n.error().message.find("grows past the size 1048576"), std::string::npos) << n.error().message;
+  // Truncated: found by the counting pass, naming the offsets.
+  gz.resize(gz.size() / 2);
+  src = open_stream_source(std::make_shared<MemorySource>(gz, "m.gz"), StreamFormat::Gzip);
+  ASSERT_FALSE(src);
+  EXPECT_NE(src.error().message.find("m.gz: gzip stream is truncated at compressed byte"),
+            std::string::npos) << src.error().message;
+}
+
+}  // namespace
+}  // namespace qflash::test

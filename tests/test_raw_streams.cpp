@@ -1,0 +1,239 @@
+// Raw disk images, compressed raw streams (gzip, xz, zstd, bzip2), standard
+// input and bmap files: every image made at test time from one raw GPT disk
+// with the command-line compressors and bmaptool, and every write compared
+// byte for byte with that disk.
+#include <gtest/gtest.h>
+#include <sys/stat.h>
+
+#include <random>
+
+#include "tests/http/servers.h"
+#include "tests/support/compare.h"
+#include "tests/support/support.h"
+
+namespace qflash::test {
+namespace {
+
+constexpr uint64_t kDiskMiB = 12;
+
+// A 12 MiB GPT disk: two partitions of random data with a run of zeros, and
+// holes (never written) between them.
+class RawStreams : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    dir_ = new ScratchDir;
+    const std::string disk = *dir_ / "disk.img";
+    must("truncate -s " + std::to_string(kDiskMiB) + "M " + disk);
+    must("sgdisk -n 1:2048:+4M -n 2:0:+6M " + disk + " >/dev/null");
+    std::mt19937 rng(12);
+    std::vector<uint8_t> data(3 << 20);
+    for (auto& b : data) b = uint8_t(rng() % 7 == 0 ? 0 : rng());  // compressible, not trivially
+    write_file(*dir_ / "noise", data);
+    must("dd status=none conv=notrunc bs=1M seek=1 if=" + *dir_ / "noise" + " of=" + disk);
+    must("dd status=none conv=notrunc bs=1M seek=6 count=3 if=" + *dir_ / "noise" + " of=" + disk);
+    must("dd status=none conv=notrunc bs=1M seek=7 count=1 if=/dev/zero of=" + disk);
+  }
+  static void TearDownTestSuite() {
+    delete dir_;
+    dir_ = nullptr;
+  }
+  static std::string path(const std::string& name) { return *dir_ / name; }
+  static std::string disk() { return path("disk.img"); }
+  // The disk compressed with the tool for `ext`, made when first asked for
+  // (each test runs in a process of its own).
+  static std::string compressed(const std::string& ext) {
+    const std::string name = disk() + ext;
+    if (fs::exists(name)) return name;
+    // xz with 1 MiB blocks: several blocks, decoded by the multi-threaded decoder.
+    if (ext == ".xz") must("xz -k -T2 --block-size=1MiB " + disk());
+    if (ext == ".zst") must("zstd -q -k -T0 " + disk());
+    if (ext == ".gz") must("gzip -k " + disk());
+    if (ext == ".bz2") must("bzip2 -k " + disk());
+    return name;
+  }
+
+  // `qflash write IMAGE out`, asserting success and equal bytes.
+  void expect_written(const std::string& image, const std::string& extra = "") {
+    const std::string out = scratch / "out.raw";
+    auto r = run(qflash_bin() + " write --yes " + extra + " " + quote(image) + " " + out);
+    ASSERT_EQ(r.status, 0) << image << ": " << r.err;
+    EXPECT_EQ(first_difference(out, disk()), -1) << image;
+  }
+
+  static ScratchDir* dir_;
+  ScratchDir scratch;
+};
+ScratchDir* RawStreams::dir_ = nullptr;
+
+TEST_F(RawStreams, RawFileEqualsAndKeepsHoles) {
+  expect_written(disk());
+  struct stat st;
+  ASSERT_EQ(::stat((scratch / "out.raw").c_str(), &st), 0);
+  // 6 MiB of the disk are allocated (two runs of 3 MiB, GPT): its 6 MiB of
+  // holes stay holes.
+  EXPECT_LT(uint64_t(st.st_blocks) * 512, 13ull << 19);
+}
+
+TEST_F(RawStreams, EveryCompressionEqualsTheDisk) {
+  for (const char* ext : {".xz", ".zst", ".gz", ".bz2"}) expect_written(compressed(ext));
+}
+
+// Decoded data has no holes to report: its all-zero runs become zero ranges
+// in the engine (engine/write's zero-run scan of staged data), so the zeros
+// of a compressed image stay holes in a file target. Enabled once the
+// engine branch's scan is merged.
+TEST_F(RawStreams, DISABLED_CompressedZeroRunsBecomeHoles) {
+  expect_written(compressed(".zst"));
+  struct stat st;
+  ASSERT_EQ(::stat((scratch / "out.raw").c_str(), &st), 0);
+  // 5 MiB of non-zero data (two runs of 3 MiB, one of them holding a zero MiB).
+  EXPECT_LT(uint64_t(st.st_blocks) * 512, 11ull << 19);
+}
+
+TEST_F(RawStreams, InfoNamesCompressionAndSize) {
+  auto info = must(qflash_bin() + " info --output=json " + compressed(".xz"));
+  EXPECT_NE(info.find("\"format\": \"raw\""), std::string::npos) << info;
+  EXPECT_NE(info.find("\"compression\": \"xz\""), std::string::npos) << info;
+  EXPECT_NE(info.find("\"virtual-size\": " + std::to_string(kDiskMiB << 20)), std::string::npos);
+  EXPECT_NE(info.find("\"size-from\": \"xz index\""), std::string::npos) << info;
+  info = must(qflash_bin() + " info " + compressed(".gz"));
+  EXPECT_NE(info.find("compression: gzip"), std::string::npos) << info;
+  EXPECT_NE(info.find("size from: decoded once to count"), std::string::npos) << info;
+  info = must(qflash_bin() + " info " + compressed(".zst"));
+  EXPECT_NE(info.find("size from: zstd frame headers"), std::string::npos) << info;
+}
+
+TEST_F(RawStreams, PartitionsAndReadOfCompressed) {
+  auto local = must(qflash_bin() + " partitions " + disk());
+  EXPECT_NE(local.find("GPT"), std::string::npos) << local;
+  auto xz = must(qflash_bin() + " partitions " + compressed(".xz"));
+  EXPECT_EQ(xz.substr(xz.find(':')), local.substr(local.find(':')));
+  must("(" + qflash_bin() + " read --offset=6M --length=2M " + compressed(".bz2") + " > " +
+       scratch / "part)");
+  must("dd status=none bs=1M skip=6 count=2 if=" + disk() + " of=" + scratch / "want");
+  EXPECT_EQ(first_difference(scratch / "part", scratch / "want"), -1);
+}
+
+TEST_F(RawStreams, MapOfRawLikeQemu) {
+  EXPECT_EQ(qflash_map(disk()), must("qemu-img map -f raw --output=json " + disk()));
+}
+
+TEST_F(RawStreams, StandardInput) {
+  const std::string out = scratch / "out.raw";
+  // zstd says its size in the frame header.
+  auto r = run("(cat " + compressed(".zst") + " | " + qflash_bin() + " write - " + out + ")");
+  ASSERT_EQ(r.status, 0) << r.err;
+  EXPECT_EQ(first_difference(out, disk()), -1);
+  // xz on a pipe cannot: it is given.
+  r = run("(cat " + compressed(".xz") + " | " + qflash_bin() + " write - " + out + ")");
+  EXPECT_NE(r.status, 0);
+  EXPECT_NE(r.err.find("standard input: the size of a xz stream"), std::string::npos) << r.err;
+  r = run("(cat " + compressed(".xz") + " | " + qflash_bin() + " write --image-size=" +
+          std::to_string(kDiskMiB) + "M - " + out + ")");
+  ASSERT_EQ(r.status, 0) << r.err;
+  EXPECT_EQ(first_difference(out, disk()), -1);
+  // Raw bytes too, and a size given too small is caught.
+  r = run("(cat " + disk() + " | " + qflash_bin() + " write --image-size=" +
+          std::to_string(kDiskMiB) + "M - " + out + ")");
+  ASSERT_EQ(r.status, 0) << r.err;
+  EXPECT_EQ(first_difference(out, disk()), -1);
+  r = run("(cat " + compressed(".gz") + " | " + qflash_bin() + " write --image-size=10M - " + out + ")");
+  EXPECT_NE(r.status, 0);
+  EXPECT_NE(r.err.find("grows past the size 10485760"), std::string::npos) << r.err;
+}
+
+TEST_F(RawStreams, TwoTargetsShareOnePass) {
+  const std::string a = scratch / "a.raw", b = scratch / "b.raw";
+  auto r = run("(cat " + compressed(".zst") + " | " + qflash_mass_bin() + " --yes - " + a + " " + b + ")");
+  ASSERT_EQ(r.status, 0) << r.err;
+  EXPECT_EQ(first_difference(a, disk()), -1);
+  EXPECT_EQ(first_difference(b, disk()), -1);
+}
+
+TEST_F(RawStreams, TruncatedAndCorruptStreamsFail) {
+  struct Case {
+    const char* ext;
+    bool truncate;
+  };
+  for (Case c : {Case{".xz", true}, Case{".zst", true}, Case{".gz", true}, Case{".bz2", true},
+                 Case{".zst", false}, Case{".gz", false}, Case{".bz2", false}, Case{".xz", false}}) {
+    const std::string bad = scratch / (std::string("bad.img") + c.ext);
+    must("cp " + compressed(c.ext) + " " + bad);
+    const auto size = fs::file_size(bad);
+    if (c.truncate)
+      fs::resize_file(bad, size * 2 / 3);
+    else
+      flip_byte(bad, size / 2);
+    auto r = run(qflash_bin() + " write " + bad + " " + scratch / "out.raw");
+    EXPECT_NE(r.status, 0) << bad;
+    EXPECT_NE(r.err.find(bad), std::string::npos) << r.err;
+    // One line, naming where (a byte offset), unless the index says it first.
+    EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << r.err;
+    EXPECT_NE(r.err.find("byte"), std::string::npos) << r.err;
+  }
+}
+
+TEST_F(RawStreams, BmapWritesMappedRangesChecked) {
+  must("bmaptool -q create -o " + path("disk.img.bmap") + " " + disk());
+  // Found beside the compressed image as bmaptool finds it (disk.img.xz -> disk.img.bmap).
+  expect_written(compressed(".xz"));
+  auto info = must(qflash_bin() + " info " + compressed(".xz"));
+  EXPECT_NE(info.find("bmap: " + path("disk.img.bmap") + " (version 2."), std::string::npos) << info;
+  // A damaged mapped byte fails the run, naming the range.
+  const std::string img = scratch / "damaged.img";
+  must("cp --sparse=always " + disk() + " " + img);
+  flip_byte(img, (6 << 20) + 5);
+  auto r = run(qflash_bin() + " write --json --bmap=" + path("disk.img.bmap") + " " + img + " " +
+               scratch / "out.raw");
+  EXPECT_NE(r.status, 0);
+  EXPECT_NE(r.err.find("do not match their sha256"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("bmap range"), std::string::npos) << r.err;
+  EXPECT_EQ(r.out.find("\"status\": \"ok\""), std::string::npos) << r.out;
+  // A bmap for an image of another size is refused before writing.
+  must("truncate -s +1M " + img);
+  r = run(qflash_bin() + " write --bmap=" + path("disk.img.bmap") + " " + img + " " + scratch / "o2");
+  EXPECT_NE(r.status, 0);
+  EXPECT_NE(r.err.find("a bmap for another image"), std::string::npos) << r.err;
+  EXPECT_FALSE(fs::exists(scratch / "o2"));
+  fs::remove(path("disk.img.bmap"));
+}
+
+// bmap 1.x: sha1 per range, as bmaptool 1.x wrote it.
+TEST_F(RawStreams, BmapVersion1) {
+  auto sha1 = [&](uint64_t first, uint64_t last) {
+    auto out = must("(dd status=none bs=4096 skip=" + std::to_string(first) + " count=" +
+                    std::to_string(last - first + 1) + " if=" + disk() + " | sha1sum)");
+    return out.substr(0, 40);
+  };
+  const uint64_t blocks = (kDiskMiB << 20) / 4096;
+  // GPT headers, the first partition, the second's data.
+  const std::string xml =
+      "<?xml version=\"1.0\" ?>\n<bmap version=\"1.3\">\n"
+      "<ImageSize> " + std::to_string(kDiskMiB << 20) + " </ImageSize>\n"
+      "<BlockSize> 4096 </BlockSize>\n<BlocksCount> " + std::to_string(blocks) + " </BlocksCount>\n"
+      "<MappedBlocksCount> 0 </MappedBlocksCount>\n<BlockMap>\n"
+      "<Range sha1=\"" + sha1(0, 8) + "\"> 0-8 </Range>\n"
+      "<Range sha1=\"" + sha1(256, 1023) + "\"> 256-1023 </Range>\n"
+      "<Range sha1=\"" + sha1(1536, 2303) + "\"> 1536-2303 </Range>\n"
+      "<Range sha1=\"" + sha1(blocks - 9, blocks - 1) + "\"> " + std::to_string(blocks - 9) + "-" +
+      std::to_string(blocks - 1) + " </Range>\n"
+      "</BlockMap>\n</bmap>\n";
+  std::ofstream(scratch / "v1.bmap") << xml;
+  expect_written(compressed(".gz"), "--bmap=" + scratch / "v1.bmap");
+}
+
+TEST_F(RawStreams, OverHttp) {
+  bypass_proxies();
+  Nginx nginx(scratch, dir_->path().string());
+  compressed(".xz");
+  compressed(".zst");
+  for (const char* ext : {"", ".xz", ".zst"}) {
+    const std::string out = scratch / "out.raw";
+    auto r = run(qflash_bin() + " write " + nginx.url(std::string("/disk.img") + ext) + " " + out);
+    ASSERT_EQ(r.status, 0) << ext << ": " << r.err;
+    EXPECT_EQ(first_difference(out, disk()), -1) << ext;
+  }
+}
+
+}  // namespace
+}  // namespace qflash::test
