@@ -30,6 +30,12 @@ Sha256& Sha256::operator=(Sha256&& o) noexcept {
 }
 Sha256::~Sha256() { EVP_MD_CTX_free(ctx_); }
 
+Sha256 Sha256::copy() const {
+  EVP_MD_CTX* ctx = EVP_MD_CTX_new();
+  if (!ctx || EVP_MD_CTX_copy_ex(ctx, ctx_) != 1) std::abort();
+  return Sha256(ctx);
+}
+
 void Sha256::update(std::span<const uint8_t> bytes) {
   if (!bytes.empty()) EVP_DigestUpdate(ctx_, bytes.data(), bytes.size());
 }
@@ -76,6 +82,35 @@ bool Sha256::parse(std::string_view text, Digest& out) {
     out[i] = uint8_t(hi << 4 | lo);
   }
   return true;
+}
+
+std::optional<Sha256::Digest> Sha256::find_in_sums(std::string_view sums, std::string_view file_name) {
+  auto base = [](std::string_view p) {
+    const size_t slash = p.find_last_of('/');
+    return slash == std::string_view::npos ? p : p.substr(slash + 1);
+  };
+  const std::string_view want = base(file_name);
+  while (!sums.empty()) {
+    const size_t nl = sums.find('\n');
+    std::string_view line = sums.substr(0, nl);
+    sums = nl == std::string_view::npos ? std::string_view() : sums.substr(nl + 1);
+    if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
+    std::string_view hex, name;
+    if (line.starts_with("SHA256 (")) {
+      const size_t close = line.rfind(") = ");
+      if (close == std::string_view::npos) continue;
+      name = line.substr(8, close - 8);
+      hex = line.substr(close + 4);
+    } else {
+      if (line.size() < 66 || line[64] != ' ') continue;
+      hex = line.substr(0, 64);
+      name = line.substr(65);
+      if (!name.empty() && (name[0] == '*' || name[0] == ' ')) name.remove_prefix(1);
+    }
+    Digest d;
+    if (base(name) == want && parse(hex, d)) return d;
+  }
+  return std::nullopt;
 }
 
 }  // namespace qflash

@@ -4,6 +4,7 @@
 
 #include <array>
 #include <cstdint>
+#include <optional>
 #include <span>
 #include <string>
 #include <string_view>
@@ -23,6 +24,8 @@ class Sha256 {
   Sha256& operator=(const Sha256&) = delete;
   ~Sha256();
 
+  // An independent copy of the state (the digest so far), cheap.
+  Sha256 copy() const;
   void update(std::span<const uint8_t> bytes);
   // Feeds `count` zero bytes (zero ranges that were never in a buffer).
   void update_zeros(uint64_t count);
@@ -30,10 +33,15 @@ class Sha256 {
   Digest finish();
 
   static std::string hex(const Digest& d);
+  // The digest listed for `file_name` in the text of a SHA256SUMS file
+  // (sha256sum's "HEX  NAME" or "HEX *NAME" lines, BSD "SHA256 (NAME) = HEX"
+  // lines); a listed name matches by its last path component. Empty if absent.
+  static std::optional<Digest> find_in_sums(std::string_view sums, std::string_view file_name);
   // Parses 64 hex digits (either case); false if `text` is anything else.
   static bool parse(std::string_view text, Digest& out);
 
  private:
+  explicit Sha256(EVP_MD_CTX* ctx) : ctx_(ctx) {}
   EVP_MD_CTX* ctx_ = nullptr;
 };
 
