@@ -311,7 +311,7 @@ void WriteSession::Impl::advance(TargetWriter& t) {
       if (!digest_done_) return;  // woken when the digest is known
       good = image_digest_ && *image_digest_ == *options_.image_sha256;
     }
-    if (good || t.done() > 0) t.issue_head(*ops_, good);
+    t.issue_head(*ops_, good);
     t.phase = Phase::Head;
     t.head_good = good;
     if (t.inflight > 0) return;
@@ -341,7 +341,10 @@ void WriteSession::Impl::feed() {
   for (size_t k = 0; k < n; ++k) {
     TargetWriter& t = targets_[(rotate_ + k) % n];
     if (t.phase != Phase::Chunks) continue;
-    if (t.live() && !winding()) {
+    // Chunks with nothing to write (holes in a file) are let go at once:
+    // claim again until the target holds its share or waits for a slot.
+    for (uint64_t before = UINT64_MAX; t.live() && !winding() && before != t.next_index;) {
+      before = t.next_index;
       issue_ready(t);
       claim(t);
       issue_ready(t);
