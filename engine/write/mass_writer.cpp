@@ -216,10 +216,10 @@ void WriteSession::Impl::join_new() {
       t.fail(Error{ErrorKind::Io, "out of memory for the first MiB of " + t.target().target.path}, 0);
     } else if (t.end() > chain_.size() || t.end() < t.target().guest_start) {
       t.fail(usage("the range for " + t.target().target.path + " ends past the virtual disk"), 0);
-    } else if (winding()) {
-      // Nothing of it was touched: the run ended before it joined.
-      t.fail(error_.ok() ? Error{ErrorKind::Interrupted, "stopped before it started"} : error_.error(), 0);
-    } else {
+    } else if (!error_.ok()) {
+      // Nothing of it was touched: the run failed before it joined.
+      t.fail(error_.error(), 0);
+    } else if (!stopping_) {
       t.prepare();
     }
   }

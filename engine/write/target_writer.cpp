@@ -31,6 +31,7 @@ TargetWriter::TargetWriter(int id, WriteTarget target, std::shared_ptr<HeadBuffe
 
 void TargetWriter::prepare() {
   const Target& t = wt_.target;
+  touched = true;
   if (t.block_device) return;
   if (::ftruncate(t.fd.get(), 0) < 0 || ::ftruncate(t.fd.get(), off_t(wt_.length)) < 0)
     fail(io_error("truncate " + t.path, errno), 0);
@@ -109,8 +110,9 @@ void TargetWriter::issue_head(OpQueue& ops, bool good) {
     queue_write(ops, -1, head_->data, 0, n);
   } else {
     // Never written, so the device may still hold an old boot sector: zero
-    // it. On a file the range is a hole already.
-    if (!wt_.target.block_device) return;
+    // it. On a file the range is a hole already; a target the run never
+    // touched is left alone.
+    if (!wt_.target.block_device || !touched) return;
     queue_zero(ops, -1, 0, n);
   }
   inflight += queued_;
@@ -185,8 +187,9 @@ void TargetWriter::complete(Op* op, int res, const uint8_t* zeros, uint64_t zero
     op->done = op->length;
     return;
   }
-  // Bytes past its range (--wipe-rest) are not bytes of the image.
-  const bool image_bytes = op->offset < wt_.length;
+  // Bytes of the image: chunk writes and zeroing, and the first MiB when
+  // written; not the zeroing of the first MiB or past the range (--wipe-rest).
+  const bool image_bytes = op->slot >= 0 || (op->kind == OpKind::Write && !op->repeat);
   if (op->kind == OpKind::Zero) {
     if (res == 0) {
       op->done = op->length;

@@ -75,6 +75,7 @@ class TargetWriter {
   uint64_t last_index = 0;   // its last chunk (exclusive)
   unsigned inflight = 0;     // writes not tied to a chunk (wipe, head) and the flush
   bool head_good = false;    // its first MiB was written (not zeroed)
+  bool touched = false;      // prepare() ran: the run changed it
   std::chrono::steady_clock::time_point joined;
 
   // Regular files start empty at their final size, so zero runs stay holes.

@@ -202,9 +202,16 @@ int flash(const char* prog, FlashRequest& req) {
   }
   bool failed = false;
   for (const auto& t : run.targets) failed |= t.status == "failed";
-  run.exit_status = written->interrupted || stop ? kInterrupted
-                    : failed || !written->error.ok() ? kTargetsFailed
-                                                     : kOk;
+  run.exit_status = written->interrupted || stop ? kInterrupted : failed ? kTargetsFailed : kOk;
+  if (!written->error.ok()) {
+    // The image itself failed mid-way (a corrupt cluster, a wrong digest):
+    // every target is incomplete, and the fault is the image's. One line,
+    // and the report says how far each target got.
+    run.exit_status = fail(prog, written->error.error());
+    run.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    if (req.json) std::fputs(to_json(run).c_str(), stdout);
+    return run.exit_status;
+  }
   run.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
 
   if (req.json) {
