@@ -31,6 +31,7 @@ using Clock = std::chrono::steady_clock;
 constexpr uint64_t kDecodeTag = ~uint64_t(0);
 constexpr uint64_t kReaderTag = ~uint64_t(1);
 constexpr uint64_t kWakeTag = ~uint64_t(2);
+constexpr uint64_t kHashTag = ~uint64_t(3);
 constexpr auto kProgressEvery = std::chrono::milliseconds(200);
 // The longest the loop sleeps without looking at the stop flag.
 constexpr unsigned kWaitMs = 100;
@@ -67,6 +68,7 @@ class WriteSession::Impl {
   void issue_ready(TargetWriter& t);
   void advance(TargetWriter& t);
   void release(TargetWriter& t, size_t claim);
+  void chunk_done(TargetWriter& t, int slot);
   bool drop(Op* op);
   void complete(Op* op, int res);
   void fail_run(Error e);
@@ -100,7 +102,8 @@ class WriteSession::Impl {
   size_t done_targets_ = 0, rotate_ = 0;
   bool stopping_ = false, verdict_seen_ = false;
   Status error_;
-  uint64_t decode_value_ = 0, reader_value_ = 0, wake_value_ = 0;
+  uint64_t decode_value_ = 0, reader_value_ = 0, wake_value_ = 0, hash_value_ = 0;
+  std::unique_ptr<WorkerPool> hasher_;
   Clock::time_point t0_ = Clock::now(), last_progress_;
   WriteReport report_;
 };
@@ -115,13 +118,17 @@ Status WriteSession::Impl::setup() {
   wake_.reset(::eventfd(0, EFD_CLOEXEC));
   if (!wake_.valid()) return io_error("eventfd", errno);
   const unsigned depth = std::clamp(options_.queue_depth, 1u, 4096u);  // io_uring's limit is 32768
-  QF_ASSIGN(auto ring, Ring::create(depth + 3));  // + the eventfd reads
+  QF_ASSIGN(auto ring, Ring::create(depth + 4));  // + the eventfd reads
   ring_ = std::make_unique<Ring>(std::move(ring));
   ops_ = std::make_unique<OpQueue>(*ring_, depth);
   QF_ASSIGN(stager_, Stager::create(chain_, options_.memory, options_.jobs, depth, *ops_));
   arm(stager_->decode_eventfd(), kDecodeTag, &decode_value_);
   if (stager_->read_eventfd() >= 0) arm(stager_->read_eventfd(), kReaderTag, &reader_value_);
   arm(wake_.get(), kWakeTag, &wake_value_);
+  // Targets' digests are taken on one thread of their own, off the loop,
+  // in the order chunks are issued (which is each target's guest order).
+  QF_ASSIGN(hasher_, WorkerPool::create(1));
+  arm(hasher_->eventfd(), kHashTag, &hash_value_);
   digest_thread_ = std::thread([this] { digest_image(); });
   return {};
 }
@@ -266,6 +273,13 @@ void WriteSession::Impl::issue_ready(TargetWriter& t) {
     if (s.state != Slot::State::Ready) return;
     cl.issued = true;
     cl.pending = t.issue(cl.slot, s, *ops_);
+    if (t.meets(s)) {
+      ++cl.pending;
+      hasher_->post(uint64_t(t.id()) << 32 | uint32_t(cl.slot), [&t, &s](Decompressor&) -> Status {
+        t.digest(s);
+        return {};
+      });
+    }
     if (cl.pending == 0)
       release(t, c);
     else
@@ -388,12 +402,17 @@ void WriteSession::Impl::complete(Op* op, int res) {
   if (slot < 0) {
     --t.inflight;
   } else {
-    for (size_t c = 0; c < t.claims.size(); ++c)
-      if (t.claims[c].slot == slot) {
-        if (--t.claims[c].pending == 0) release(t, c);
-        break;
-      }
+    chunk_done(t, slot);
   }
+}
+
+// One write or digest job of the target's chunk in `slot` is done.
+void WriteSession::Impl::chunk_done(TargetWriter& t, int slot) {
+  for (size_t c = 0; c < t.claims.size(); ++c)
+    if (t.claims[c].slot == slot) {
+      if (--t.claims[c].pending == 0) release(t, c);
+      break;
+    }
 }
 
 void WriteSession::Impl::report_progress(bool force) {
@@ -429,6 +448,9 @@ Status WriteSession::Impl::loop_once() {
       arm(readers ? stager_->read_eventfd() : stager_->decode_eventfd(), tag,
           readers ? &reader_value_ : &decode_value_);
       if (auto st = stager_->take_jobs(readers); !st) fail_run(st.take_error());
+    } else if (tag == kHashTag) {
+      arm(hasher_->eventfd(), kHashTag, &hash_value_);
+      for (auto& d : hasher_->take_done()) chunk_done(targets_[size_t(d.tag >> 32)], int(uint32_t(d.tag)));
     } else if (tag == kWakeTag) {
       arm(wake_.get(), kWakeTag, &wake_value_);
     } else {

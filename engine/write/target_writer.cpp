@@ -43,20 +43,6 @@ unsigned TargetWriter::issue(int slot_index, Slot& s, OpQueue& ops) {
   const uint64_t a = std::max(p.guest, wt_.guest_start);
   const uint64_t b = std::min(p.guest + p.length, end());
   if (a >= b) return 0;
-  // Digest in guest order. Targets starting at the same guest offset hold
-  // the same digest state when they reach the same chunk: the first to take
-  // the whole chunk in leaves its state in the slot for the others.
-  if (s.digest && s.digest_start == wt_.guest_start && digested_ == a && b == p.guest + p.length) {
-    digest_ = s.digest->copy();
-  } else {
-    digest_.update({s.data + (a - p.guest), b - a});
-    if (b == p.guest + p.length) {
-      s.digest = digest_.copy();
-      s.digest_start = wt_.guest_start;
-    }
-  }
-  digested_ = b;
-
   // The first MiB is kept back (copied) and written at the very end.
   const uint64_t hold = std::min(b, head_end());
   if (a < hold) std::memcpy(head_->data + (a - wt_.guest_start), s.data + (a - p.guest), hold - a);
@@ -89,6 +75,27 @@ unsigned TargetWriter::issue(int slot_index, Slot& s, OpQueue& ops) {
   }
   result_.bytes += skipped;
   return queued_;
+}
+
+void TargetWriter::digest(Slot& s) {
+  const ChunkPlan& p = s.plan;
+  const uint64_t a = std::max(p.guest, wt_.guest_start);
+  const uint64_t b = std::min(p.guest + p.length, end());
+  if (a >= b) return;
+  // Targets starting at the same guest offset hold the same digest state
+  // when they reach the same chunk: the first to take the whole chunk in
+  // leaves its state in the slot for the others (the hash thread runs the
+  // jobs in the order they were posted, so it is there when they come).
+  if (s.digest && s.digest_start == wt_.guest_start && digested_ == a && b == p.guest + p.length) {
+    digest_ = s.digest->copy();
+  } else {
+    digest_.update({s.data + (a - p.guest), b - a});
+    if (b == p.guest + p.length) {
+      s.digest = digest_.copy();
+      s.digest_start = wt_.guest_start;
+    }
+  }
+  digested_ = b;
 }
 
 void TargetWriter::finish_digest() { result_.sha256 = digest_.finish(); }

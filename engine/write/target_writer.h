@@ -7,6 +7,7 @@
 // lowest failing offset, and the bytes that reached it.
 #pragma once
 
+#include <algorithm>
 #include <chrono>
 #include <cstdint>
 #include <deque>
@@ -80,9 +81,16 @@ class TargetWriter {
 
   // Regular files start empty at their final size, so zero runs stay holes.
   void prepare();
-  // Queues the writes of its part of the ready chunk in `slot` (digesting
-  // it in order and keeping back its first MiB); returns how many.
+  // Queues the writes of its part of the ready chunk in `slot` (keeping
+  // back its first MiB); returns how many.
   unsigned issue(int slot_index, Slot& slot, OpQueue& ops);
+  // Whether the chunk in `slot` has bytes of its range.
+  bool meets(const Slot& s) const {
+    return std::max(s.plan.guest, wt_.guest_start) < std::min(s.plan.guest + s.plan.length, end());
+  }
+  // Takes its part of the chunk into its digest. Called for its chunks in
+  // guest order, one at a time, on any one thread while the chunk is held.
+  void digest(Slot& slot);
   // Queues the zeroing of the device past its range (--wipe-rest).
   void issue_wipe(OpQueue& ops);
   // Queues its first MiB: the bytes kept back, or zeros (`good` false).
