@@ -310,10 +310,8 @@ void WriteSession::Impl::advance(TargetWriter& t) {
     if (!winding()) {
       t.finish_digest();
       t.issue_wipe(*ops_);
-      t.phase = Phase::Rest;
-    } else {
-      t.phase = Phase::Rest;
     }
+    t.phase = Phase::Rest;
     if (t.inflight > 0) return;
   }
   if (t.phase == Phase::Rest) {
