@@ -1,11 +1,11 @@
 // The engine's targets: many files and loop devices at once, zeros on
 // devices (written, or left with --sparse), holes in files, a target that
-// runs out of space while the others finish, the digest pieces, the stop
+// runs out of space while the others finish, the digests, the stop
 // flag, and a corrupt cluster failing the run.
 #include <gtest/gtest.h>
-#include <libdeflate.h>
 #include <sys/stat.h>
 
+#include <algorithm>
 #include <atomic>
 
 #include "tests/support/engine_run.h"
@@ -88,26 +88,24 @@ TEST(EngineTargets, FullTargetIsDroppedOthersFinish) {
   EXPECT_EQ(first_difference(dir / "want.raw", dir / "b.raw"), -1);
 }
 
-TEST(EngineTargets, DigestPiecesCoverTheTargetWithTheirCrc) {
+TEST(EngineTargets, DigestsEqualSha256sumOfImageAndTargets) {
   ScratchDir dir;
   make_image(dir);
-  WriteOptions options;
-  options.record_digest = true;
   const uint64_t start = 512 * 3, length = kSize - 512 * 7;
-  auto report = engine_write(dir / "img.qcow2", {{dir / "all.raw"}, {dir / "part.raw", start, length}}, options);
+  auto report = engine_write(dir / "img.qcow2", {{dir / "all.raw"}, {dir / "part.raw", start, length}});
   ASSERT_TRUE(report) << report.error().message;
+  ASSERT_TRUE(report->error.ok()) << report->error.error().message;
+  auto sum = [](const std::string& path) { return must("sha256sum " + quote(path)).substr(0, 64); };
+  EXPECT_EQ(report->image_sha256, sum(dir / "img.qcow2"));
+  must("dd if=" + quote(dir / "want.raw") + " of=" + quote(dir / "want-part.raw") + " bs=512 skip=3 count=" +
+       std::to_string(length / 512) + " status=none");
   const std::vector<std::string> paths{dir / "all.raw", dir / "part.raw"};
-  const std::vector<uint64_t> lengths{kSize, length};
+  const std::vector<std::string> want{dir / "want.raw", dir / "want-part.raw"};
   for (size_t t = 0; t < 2; ++t) {
-    const auto bytes = read_file(paths[t]);
-    ASSERT_EQ(bytes.size(), lengths[t]);
-    uint64_t next = 0;
-    for (const auto& p : report->targets[t].pieces) {
-      EXPECT_EQ(p.offset, next);
-      EXPECT_EQ(p.crc, libdeflate_crc32(0, bytes.data() + p.offset, p.length)) << p.offset;
-      next = p.offset + p.length;
-    }
-    EXPECT_EQ(next, lengths[t]);
+    ASSERT_TRUE(report->targets[t].complete);
+    ASSERT_TRUE(report->targets[t].sha256.has_value());
+    EXPECT_EQ(Sha256::hex(*report->targets[t].sha256), sum(paths[t]));
+    EXPECT_EQ(first_difference(want[t], paths[t]), -1);
   }
 }
 
@@ -169,8 +167,19 @@ TEST(EngineTargets, CorruptCompressedClusterFailsTheRunNamingTheGuestOffset) {
   const uint64_t host = entry & ((1ull << 54) - 1);  // 64 KiB clusters: 54 offset bits
   patch_file(dir / "img.qcow2", host, std::vector<uint8_t>(64, 0xa5));
   auto report = engine_write(dir / "img.qcow2", {{dir / "a.raw"}, {dir / "b.raw"}});
-  ASSERT_FALSE(report);
-  EXPECT_NE(report.error().message.find("guest offset " + std::to_string(guest)), std::string::npos) << report.error().message;
+  ASSERT_TRUE(report) << report.error().message;
+  ASSERT_FALSE(report->error.ok());
+  const std::string msg = report->error.error().message;
+  EXPECT_NE(msg.find("guest offset " + std::to_string(guest)), std::string::npos) << msg;
+  // Every target is failed, with the bytes that reached it counted, and its
+  // first MiB was never written (a file keeps a hole there).
+  for (const auto& r : report->targets) {
+    EXPECT_FALSE(r.status.ok());
+    EXPECT_FALSE(r.complete);
+    EXPECT_FALSE(r.sha256.has_value());
+  }
+  const auto head = read_range(dir / "a.raw", 0, 1u << 20);
+  EXPECT_EQ(std::count(head.begin(), head.end(), 0), ptrdiff_t(head.size()));
 }
 
 }  // namespace

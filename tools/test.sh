@@ -18,7 +18,7 @@ esac
 # Only the tests need these: the oracle (qemu-img/qemu-io), partitioning
 # tools, mounts and file systems, the HTTP servers, the FUSE drive,
 # compressors, and groff to check the man pages.
-packages=(qemu-utils gdisk fdisk util-linux mount e2fsprogs nginx python3 openssl dmsetup zstd fuse3 curl
+packages=(qemu-utils gdisk fdisk util-linux mount e2fsprogs nginx python3 openssl dmsetup zstd fuse3 curl time
           groff-base xz-utils bzip2 gzip bmap-tools)
 missing=()
 for p in "${packages[@]}"; do

@@ -1,571 +1,528 @@
-// The io_uring engine behind write_image. One thread runs a submit/complete
-// loop over chunks of guest space; each chunk is staged in a pool buffer
-// (reads land in place, compressed clusters are decoded there by workers)
-// and then written from that one buffer to every target. A chunk's buffer
-// returns to the pool when the last target has written it, so a slow
-// target holds the pace and memory stays fixed.
+// The submit/complete loop behind WriteSession and write_image. One thread
+// runs it over the ring: queue work (targets claim chunks, the stager reads
+// them, ready chunks become writes) while the queue has room, submit once,
+// wait for one completion, drain the rest without blocking. Workers
+// (decoding, reads of sources without a descriptor) and other threads
+// (add, close, the image digest) report through eventfds read in the same
+// ring, so one wait covers everything.
 #include "engine/write/mass_writer.h"
 
+#include <sys/eventfd.h>
 #include <unistd.h>
-
-#include <libdeflate.h>
 
 #include <algorithm>
 #include <chrono>
-#include <cstring>
-#include <memory>
+#include <cstdlib>
+#include <deque>
+#include <mutex>
+#include <thread>
 
-#include "engine/write/buffer_pool.h"
 #include "engine/write/op_queue.h"
-#include "engine/write/planner.h"
-#include "engine/chain/reader.h"
+#include "engine/write/staging.h"
+#include "engine/write/target_writer.h"
 #include "engine/write/uring.h"
-#include "engine/write/worker_pool.h"
 
 namespace qflash {
 namespace {
 
 using Clock = std::chrono::steady_clock;
 
-constexpr uint64_t kMaxChunk = 4u << 20;
-constexpr uint64_t kMinChunk = 64u << 10;
-constexpr uint64_t kEventTag = ~uint64_t(0);
-// Where a failed flush ranks among a target's failures: after every write.
-constexpr uint64_t kFlushFailure = UINT64_MAX - 1;
+// Tags of the eventfd reads (an Op's address is never one of these).
+constexpr uint64_t kDecodeTag = ~uint64_t(0);
+constexpr uint64_t kReaderTag = ~uint64_t(1);
+constexpr uint64_t kWakeTag = ~uint64_t(2);
+constexpr uint64_t kHashTag = ~uint64_t(3);
 constexpr auto kProgressEvery = std::chrono::milliseconds(200);
-// A compressed chunk is decoded as up to this many jobs, so that the
-// workers share one chunk when few are in flight (small --memory).
-constexpr size_t kDecodesPerJob = 16;
+// The longest the loop sleeps without looking at the stop flag.
+constexpr unsigned kWaitMs = 100;
+// Chunks one target may hold at once: enough to keep reads ahead of its
+// writes; fewer when many targets share the slots.
+constexpr size_t kMaxClaims = 16;
+// The image digest reads the top file in pieces this large.
+constexpr size_t kDigestPiece = 1u << 20;
 
 double since(Clock::time_point t0) { return std::chrono::duration<double>(Clock::now() - t0).count(); }
 
-bool aligned(uint64_t v, uint32_t a) { return (v & (a - 1)) == 0; }
+}  // namespace
 
-struct Slot {
-  uint8_t* data = nullptr;  // its pool buffer, or the shared zeros
-  ChunkPlan plan;
-  std::vector<uint8_t> side;  // compressed streams
-  unsigned pending = 0;       // reads, jobs or writes outstanding
-  bool decoding = false;      // its worker jobs decode (else they read)
-};
-
-struct TargetState {
-  WriteTarget* wt;
-  TargetResult* result;
-  bool use_direct;
-  bool use_zeroout;  // zero runs by fallocate(ZERO_RANGE) on a block device
-  uint64_t failed_at = UINT64_MAX;  // lowest target offset that failed
-  uint64_t end() const { return wt->guest_start + wt->length; }
-  bool live() const { return result->status.ok(); }
-};
-
-class Engine {
+class WriteSession::Impl {
  public:
-  Engine(Chain& chain, std::vector<WriteTarget>& targets, const WriteOptions& options,
-         WriteReport& report)
-      : chain_(chain), options_(options), report_(report) {
-    for (auto& wt : targets) {
-      report.targets.push_back(TargetResult{wt.target.path, 0, 0, {}, {}});
-      progress_.push_back({0, wt.length, false});
-    }
-    for (size_t i = 0; i < targets.size(); ++i)
-      targets_.push_back(
-          {&targets[i], &report.targets[i], targets[i].target.direct.valid(), targets[i].target.block_device});
-  }
-
-  Status run();
+  Impl(Chain& chain, const WriteOptions& options) : chain_(chain), options_(options) {}
+  ~Impl();
+  Status setup();
+  size_t add(WriteTarget target);
+  void close();
+  Result<WriteReport> run();
+  WriteTarget take_target(size_t id) { return targets_[id].take_target(); }
 
  private:
-  Status setup();
-  void prepare_targets();
-  uint64_t next_covered(uint64_t pos) const;
-  Status start_chunk();
-  void reads_done(int slot);
-  void post_decodes(int slot);
-  void ready(int slot);
-  void queue_write(int slot, int t, uint8_t* buf, uint64_t offset, uint64_t length);
-  void queue_zero(int slot, int t, uint64_t offset, uint64_t length);
-  void finish_slot(int slot);
+  using Phase = TargetWriter::Phase;
+  void wake();
+  void digest_image();
+  void join_new();
+  void arm(int fd, uint64_t tag, uint64_t* into);
+  bool winding() const { return stopping_ || !error_.ok(); }
+  uint64_t wanted(uint64_t index) const;
+  void feed();
+  void claim(TargetWriter& t);
+  void issue_ready(TargetWriter& t);
+  void advance(TargetWriter& t);
+  void release(TargetWriter& t, size_t claim);
+  void chunk_done(TargetWriter& t, int slot);
   bool drop(Op* op);
-  Status complete(Op* op, int res);
-  Status complete_read(Op* op, int res);
-  void complete_write(Op* op, int res);
-  Status on_jobs();
-  void fail_target(int t, Error e, uint64_t at);
+  void complete(Op* op, int res);
   void fail_run(Error e);
   void report_progress(bool force);
-  bool busy() const { return busy_slots_ > 0 || !ops_->idle(); }
+  bool finished();
   Status loop_once();
-  Status sync_targets();
 
   Chain& chain_;
-  const WriteOptions& options_;
-  WriteReport& report_;
-  std::vector<TargetState> targets_;
-  std::vector<TargetProgress> progress_;
-  Clock::time_point t0_ = Clock::now(), last_progress_;
+  WriteOptions options_;
+  WritePolicy policy_;
 
-  uint64_t chunk_ = kMaxChunk, lo_ = 0, hi_ = 0, next_ = 0;
-  bool stopping_ = false;
-  Status error_;  // the image error that ends the run
-  std::vector<Extent> extents_;
-  std::unique_ptr<BufferPool> pool_, zeros_;
-  std::vector<Slot> slots_;
-  unsigned busy_slots_ = 0;
-  uint64_t event_value_ = 0;
-  std::unique_ptr<WorkerPool> workers_;
+  // Shared with add(), close() and the digest thread.
+  std::mutex mu_;
+  std::deque<WriteTarget> incoming_;
+  size_t ids_ = 0;
+  bool closed_ = false;
+  bool digest_done_ = false;
+  std::optional<Sha256::Digest> image_digest_;
+  Status digest_error_;
+  Fd wake_;
+  std::atomic<bool> quit_{false};
+  std::thread digest_thread_;
+
+  // The engine thread's own.
   std::unique_ptr<Ring> ring_;
   std::unique_ptr<OpQueue> ops_;
+  std::unique_ptr<Stager> stager_;
+  std::deque<TargetWriter> targets_;
+  std::vector<std::shared_ptr<HeadBuffer>> heads_;
+  std::vector<TargetProgress> progress_;
+  size_t done_targets_ = 0, rotate_ = 0;
+  bool stopping_ = false, verdict_seen_ = false;
+  Status error_;
+  uint64_t decode_value_ = 0, reader_value_ = 0, wake_value_ = 0, hash_value_ = 0;
+  std::unique_ptr<WorkerPool> hasher_;
+  Clock::time_point t0_ = Clock::now(), last_progress_;
+  WriteReport report_;
 };
 
-Status Engine::setup() {
-  lo_ = UINT64_MAX;
-  for (auto& t : targets_) {
-    lo_ = std::min(lo_, t.wt->guest_start);
-    hi_ = std::max(hi_, t.end());
-  }
-  if (hi_ > chain_.size()) return usage("a target's range ends past the virtual disk");
-  next_ = lo_ = std::min(lo_, hi_);
+WriteSession::Impl::~Impl() {
+  quit_ = true;
+  if (digest_thread_.joinable()) digest_thread_.join();
+}
 
-  // Half the memory for chunk buffers, half for their compressed streams;
-  // smaller chunks rather than fewer than four of them in flight.
-  const uint64_t memory = std::max<uint64_t>(options_.memory, 2 * kMinChunk);
-  while (chunk_ > kMinChunk && memory / (2 * chunk_) < 4) chunk_ /= 2;
-  const size_t count = std::max<uint64_t>(2, memory / (2 * chunk_));
-  QF_ASSIGN(auto pool, BufferPool::create(count, chunk_));
-  pool_ = std::make_unique<BufferPool>(std::move(pool));
-  QF_ASSIGN(auto zeros, BufferPool::create(1, chunk_));
-  zeros_ = std::make_unique<BufferPool>(std::move(zeros));
-  slots_.resize(count);
-
+Status WriteSession::Impl::setup() {
+  policy_ = {options_.sparse, options_.wipe_rest};
+  wake_.reset(::eventfd(0, EFD_CLOEXEC));
+  if (!wake_.valid()) return io_error("eventfd", errno);
   const unsigned depth = std::clamp(options_.queue_depth, 1u, 4096u);  // io_uring's limit is 32768
-  QF_ASSIGN(auto ring, Ring::create(depth + 1));  // + the eventfd read
+  QF_ASSIGN(auto ring, Ring::create(depth + 4));  // + the eventfd reads
   ring_ = std::make_unique<Ring>(std::move(ring));
   ops_ = std::make_unique<OpQueue>(*ring_, depth);
-  QF_ASSIGN(workers_, WorkerPool::create(options_.jobs));
-  io_uring_sqe* s = ring_->sqe();
-  io_uring_prep_read(s, workers_->eventfd(), &event_value_, sizeof event_value_, 0);
-  io_uring_sqe_set_data64(s, kEventTag);
+  QF_ASSIGN(stager_, Stager::create(chain_, options_.memory, options_.jobs, depth, *ops_));
+  arm(stager_->decode_eventfd(), kDecodeTag, &decode_value_);
+  if (stager_->read_eventfd() >= 0) arm(stager_->read_eventfd(), kReaderTag, &reader_value_);
+  arm(wake_.get(), kWakeTag, &wake_value_);
+  // Targets' digests are taken on one thread of their own, off the loop,
+  // in the order chunks are issued (which is each target's guest order).
+  QF_ASSIGN(hasher_, WorkerPool::create(1));
+  arm(hasher_->eventfd(), kHashTag, &hash_value_);
+  digest_thread_ = std::thread([this] { digest_image(); });
   return {};
 }
 
-// Regular files start empty at their final size, so zero runs stay holes.
-void Engine::prepare_targets() {
-  for (size_t i = 0; i < targets_.size(); ++i) {
-    const Target& t = targets_[i].wt->target;
-    if (t.block_device) continue;
-    if (::ftruncate(t.fd.get(), 0) < 0 || ::ftruncate(t.fd.get(), off_t(targets_[i].wt->length)) < 0)
-      fail_target(int(i), io_error("truncate " + t.path, errno), 0);
+void WriteSession::Impl::arm(int fd, uint64_t tag, uint64_t* into) {
+  io_uring_sqe* s = ring_->sqe();
+  io_uring_prep_read(s, fd, into, sizeof *into, 0);
+  io_uring_sqe_set_data64(s, tag);
+}
+
+void WriteSession::Impl::wake() {
+  const uint64_t one = 1;
+  [[maybe_unused]] ssize_t n = ::write(wake_.get(), &one, sizeof one);
+}
+
+// The SHA-256 of the top image file, read start to end beside the engine
+// (its own reads follow the guest order, not the file's).
+void WriteSession::Impl::digest_image() {
+  const Source& src = chain_.layer(0).source();
+  std::vector<uint8_t> buf(kDigestPiece);
+  Sha256 sha;
+  Status st;
+  for (uint64_t at = 0; at < src.size() && !quit_;) {
+    const size_t n = size_t(std::min<uint64_t>(buf.size(), src.size() - at));
+    auto got = src.read_at({buf.data(), n}, at);
+    if (!got) {
+      st = got.take_error();
+      break;
+    }
+    if (*got == 0) {
+      st = io_error("read " + src.name() + " at " + std::to_string(at) + " for its SHA-256", EIO);
+      break;
+    }
+    sha.update({buf.data(), *got});
+    at += *got;
+  }
+  {
+    std::lock_guard lock(mu_);
+    digest_done_ = true;
+    if (quit_) st = Error{ErrorKind::Interrupted, "digest of " + src.name() + " not finished"};
+    if (st) image_digest_ = sha.finish();
+    else digest_error_ = st;
+  }
+  wake();
+}
+
+size_t WriteSession::Impl::add(WriteTarget target) {
+  size_t id;
+  {
+    std::lock_guard lock(mu_);
+    id = ids_++;
+    incoming_.push_back(std::move(target));
+  }
+  wake();
+  return id;
+}
+
+void WriteSession::Impl::close() {
+  {
+    std::lock_guard lock(mu_);
+    closed_ = true;
+  }
+  wake();
+}
+
+// Targets added since the last look join the run (in id order).
+void WriteSession::Impl::join_new() {
+  std::deque<WriteTarget> fresh;
+  {
+    std::lock_guard lock(mu_);
+    fresh.swap(incoming_);
+  }
+  for (auto& wt : fresh) {
+    // Targets with the same start share the buffer of their first MiB.
+    std::shared_ptr<HeadBuffer> head;
+    for (auto& h : heads_)
+      if (h->guest_start == wt.guest_start) head = h;
+    if (!head) {
+      head = std::make_shared<HeadBuffer>();
+      head->guest_start = wt.guest_start;
+      head->data = static_cast<uint8_t*>(std::aligned_alloc(4096, kHeadBytes));
+      heads_.push_back(head);
+    }
+    const int id = int(targets_.size());
+    const uint64_t total = wt.length;
+    TargetWriter& t = targets_.emplace_back(id, std::move(wt), head, policy_);
+    progress_.push_back({0, total, false});
+    const uint64_t chunk = stager_->chunk_size();
+    t.next_index = t.target().guest_start / chunk;
+    t.last_index = t.target().length ? (t.end() + chunk - 1) / chunk : t.next_index;
+    if (!head->data) {
+      t.fail(Error{ErrorKind::Io, "out of memory for the first MiB of " + t.target().target.path}, 0);
+    } else if (t.end() > chain_.size() || t.end() < t.target().guest_start) {
+      t.fail(usage("the range for " + t.target().target.path + " ends past the virtual disk"), 0);
+    } else if (!error_.ok()) {
+      // Nothing of it was touched: the run failed before it joined.
+      t.fail(error_.error(), 0);
+    } else if (!stopping_) {
+      t.prepare();
+    }
   }
 }
 
-// The first offset >= pos inside some live target's range, or hi_.
-uint64_t Engine::next_covered(uint64_t pos) const {
-  uint64_t best = hi_;
-  for (const auto& t : targets_) {
-    if (!t.live() || t.end() <= pos || t.wt->length == 0) continue;
-    best = std::min(best, std::max(pos, t.wt->guest_start));
-  }
+// How soon chunk `index` is wanted: the distance from the nearest target
+// still to reach it; UINT64_MAX when no target will (it is behind them all).
+uint64_t WriteSession::Impl::wanted(uint64_t index) const {
+  uint64_t best = UINT64_MAX;
+  for (const auto& t : targets_)
+    if (t.live() && t.phase == Phase::Chunks && t.next_index <= index && index < t.last_index)
+      best = std::min(best, index - t.next_index);
   return best;
 }
 
-Status Engine::start_chunk() {
-  const uint64_t guest = next_;
-  const uint64_t end = std::min((guest / chunk_ + 1) * chunk_, hi_);
-  next_ = next_covered(end);
-  extents_.clear();
-  QF_TRY(chain_.resolve(guest, end - guest, extents_));
-  int i = pool_->acquire();
-  Slot& s = slots_[size_t(i)];
-  ++busy_slots_;
-  plan_chunk(guest, end - guest, extents_, s.plan);
-  s.decoding = false;
-  if (s.plan.all_zero()) {
-    s.data = zeros_->buffer(0).data();
-    ready(i);
-    return {};
-  }
-  s.data = pool_->buffer(i).data();
-  for (const Span64& z : s.plan.zeros) std::memset(s.data + z.offset, 0, z.length);
-  s.side.resize(s.plan.side_bytes);
-  if (s.plan.needs_worker_read) {
-    s.pending = 1;
-    workers_->post(uint64_t(i), [&s](Decompressor&) -> Status {
-      for (const PlannedRead& r : s.plan.reads)
-        QF_TRY(r.source->read_padded({(r.to_side ? s.side.data() : s.data) + r.offset, r.length}, r.host));
-      return {};
-    });
-    return {};
-  }
-  for (const PlannedRead& r : s.plan.reads) {
-    Op op{OpKind::Read};
-    op.slot = i;
-    op.fd = r.source->fd();
-    op.source = r.source;
-    op.buf = (r.to_side ? s.side.data() : s.data) + r.offset;
-    op.offset = r.host;
-    op.length = r.length;
-    op.eof = r.source->size();
-    ops_->add(op);
-  }
-  s.pending = unsigned(s.plan.reads.size());
-  if (s.pending == 0) reads_done(i);
-  return {};
-}
-
-void Engine::reads_done(int i) {
-  if (slots_[size_t(i)].plan.decodes.empty())
-    ready(i);
-  else
-    post_decodes(i);
-}
-
-void Engine::post_decodes(int i) {
-  Slot& s = slots_[size_t(i)];
-  s.decoding = true;
-  const size_t n = s.plan.decodes.size();
-  const size_t jobs = (n + kDecodesPerJob - 1) / kDecodesPerJob;
-  s.pending = unsigned(jobs);
-  for (size_t j = 0; j < jobs; ++j) {
-    const size_t from = n * j / jobs, to = n * (j + 1) / jobs;
-    workers_->post(uint64_t(i), [&s, from, to](Decompressor& dec) -> Status {
-      std::vector<uint8_t> scratch;
-      for (size_t k = from; k < to; ++k) {
-        const PlannedDecode& d = s.plan.decodes[k];
-        const Extent& e = d.first;
-        std::span<const uint8_t> in(s.side.data() + d.side_offset, e.csize);
-        const auto& sl = d.slices.front();
-        if (d.slices.size() == 1 && sl.skip == 0 && sl.length == e.cluster_size) {
-          QF_TRY(decode_cluster(e, in, {s.data + sl.offset, e.cluster_size}, dec));
-          continue;
-        }
-        scratch.resize(e.cluster_size);
-        QF_TRY(decode_cluster(e, in, scratch, dec));
-        for (const auto& x : d.slices) std::memcpy(s.data + x.offset, scratch.data() + x.skip, x.length);
-      }
-      return {};
-    });
-  }
-}
-
-// The chunk is staged: write it to every live target whose range it meets.
-void Engine::ready(int i) {
-  Slot& s = slots_[size_t(i)];
-  const ChunkPlan& p = s.plan;
-  s.pending = 0;
-  uint64_t crc_from = 0, crc_len = 0;
-  uint32_t crc = 0;
-  for (size_t t = 0; t < targets_.size(); ++t) {
-    TargetState& ts = targets_[t];
-    if (!ts.live() || stopping_ || !error_.ok()) continue;
-    const uint64_t a = std::max(p.guest, ts.wt->guest_start);
-    const uint64_t b = std::min(p.guest + p.length, ts.end());
-    if (a >= b) continue;
-    if (options_.record_digest) {
-      if (crc_len != b - a || crc_from != a) {
-        crc_from = a;
-        crc_len = b - a;
-        crc = uint32_t(libdeflate_crc32(0, s.data + (a - p.guest), b - a));
-      }
-      ts.result->pieces.push_back({a - ts.wt->guest_start, b - a, crc});
+void WriteSession::Impl::claim(TargetWriter& t) {
+  size_t live = 0;
+  for (const auto& x : targets_) live += x.live() && x.phase == Phase::Chunks;
+  const size_t limit = std::clamp<size_t>(stager_->slot_count() / std::max<size_t>(1, live), 1, kMaxClaims);
+  while (t.next_index < t.last_index && t.claims.size() < limit) {
+    int i = stager_->find(t.next_index);
+    if (i < 0) {
+      auto staged = stager_->stage(t.next_index, [this](uint64_t c) { return wanted(c); });
+      if (!staged) return fail_run(staged.take_error());
+      i = *staged;
+      if (i < 0) return;  // every slot is held: wait for one
     }
-    const Target& tg = ts.wt->target;
-    // Zeros are skipped where they read back as zeros anyway: holes in
-    // regular files, and pre-zeroed devices with --sparse. Elsewhere the
-    // device zeroes them itself where it can (no data crosses the bus).
-    const bool skip_zeros = !tg.block_device || options_.sparse;
-    uint64_t skipped = 0;
-    for (const Span64& r : p.holes) {
-      const uint64_t ra = std::max(a, p.guest + r.offset);
-      const uint64_t rb = std::min(b, p.guest + r.offset + r.length);
-      if (ra >= rb) continue;
-      const uint64_t off = ra - ts.wt->guest_start;
-      if (skip_zeros)
-        skipped += rb - ra;
-      else if (ts.use_zeroout && aligned(off, tg.logical_block) && aligned(rb - ra, tg.logical_block))
-        queue_zero(i, int(t), off, rb - ra);
-      else
-        queue_write(i, int(t), s.data + (ra - p.guest), off, rb - ra);
+    ++stager_->slot(i).users;
+    t.claims.push_back({i, t.next_index});
+    ++t.next_index;
+  }
+}
+
+// Queues the writes of the target's chunks that are ready, in order (its
+// digest is taken in guest order).
+void WriteSession::Impl::issue_ready(TargetWriter& t) {
+  for (size_t c = 0; c < t.claims.size();) {
+    auto& cl = t.claims[c];
+    if (cl.issued) {
+      ++c;
+      continue;
     }
-    for (const Span64& r : p.writes) {
-      const uint64_t ra = std::max(a, p.guest + r.offset);
-      const uint64_t rb = std::min(b, p.guest + r.offset + r.length);
-      if (ra < rb) queue_write(i, int(t), s.data + (ra - p.guest), ra - ts.wt->guest_start, rb - ra);
+    Slot& s = stager_->slot(cl.slot);
+    if (s.state != Slot::State::Ready) return;
+    cl.issued = true;
+    cl.pending = t.issue(cl.slot, s, *ops_);
+    if (t.meets(s)) {
+      ++cl.pending;
+      hasher_->post(uint64_t(t.id()) << 32 | uint32_t(cl.slot), [&t, &s](Decompressor&) -> Status {
+        t.digest(s);
+        return {};
+      });
     }
-    ts.result->bytes += skipped;
-    progress_[t].done = ts.result->bytes;
+    if (cl.pending == 0)
+      release(t, c);
+    else
+      ++c;
   }
-  if (s.pending == 0) finish_slot(i);
 }
 
-// A write of target bytes [offset, +length) from `buf`: through the O_DIRECT
-// descriptor where buffer, offset and length allow, the unaligned tail and
-// everything else through the buffered one.
-void Engine::queue_write(int slot, int t, uint8_t* buf, uint64_t offset, uint64_t length) {
-  TargetState& ts = targets_[size_t(t)];
-  const Target& tg = ts.wt->target;
-  Op op{OpKind::Write};
-  op.slot = slot;
-  op.target = t;
-  op.buf = buf;
-  op.offset = offset;
-  op.length = length;
-  const uint32_t lb = tg.logical_block;
-  if (ts.use_direct && aligned(uintptr_t(buf), lb) && aligned(offset, lb) && length >= lb) {
-    const uint64_t tail = length & (lb - 1);
-    op.length -= tail;
-    op.fd = tg.direct.get();
-    op.direct = true;
-    ops_->add(op);
-    ++slots_[size_t(slot)].pending;
-    if (tail == 0) return;
-    op.buf += op.length;
-    op.offset += op.length;
-    op.length = tail;
+void WriteSession::Impl::release(TargetWriter& t, size_t c) {
+  Slot& s = stager_->slot(t.claims[c].slot);
+  --s.users;
+  t.claims.erase(t.claims.begin() + ptrdiff_t(c));
+}
+
+// Moves a target on to its next phase once the current one has nothing in
+// flight.
+void WriteSession::Impl::advance(TargetWriter& t) {
+  if (t.phase == Phase::Done) return;
+  if (!t.live() || winding()) {
+    // Chunks not yet written are let go; writes in flight are waited for.
+    for (size_t c = t.claims.size(); c-- > 0;)
+      if (!t.claims[c].issued || t.claims[c].pending == 0) release(t, c);
   }
-  op.fd = tg.fd.get();
-  op.direct = false;
-  ops_->add(op);
-  ++slots_[size_t(slot)].pending;
-}
-
-void Engine::queue_zero(int slot, int t, uint64_t offset, uint64_t length) {
-  Op op{OpKind::Zero};
-  op.slot = slot;
-  op.target = t;
-  op.fd = targets_[size_t(t)].wt->target.fd.get();
-  op.offset = offset;
-  op.length = length;
-  ops_->add(op);
-  ++slots_[size_t(slot)].pending;
-}
-
-void Engine::finish_slot(int i) {
-  pool_->release(i);
-  --busy_slots_;
-}
-
-void Engine::fail_target(int t, Error e, uint64_t at) {
-  TargetState& ts = targets_[size_t(t)];
-  // Writes in flight complete out of order: the report names the lowest
-  // offset that failed, not the first failure to come back.
-  if (at >= ts.failed_at) return;
-  if (ts.live()) {
-    ts.result->seconds = since(t0_);
-    progress_[size_t(t)].failed = true;
+  if (!t.claims.empty() || t.inflight > 0) return;
+  if (!t.live()) {
+    t.phase = Phase::Done;
+  } else if (t.phase == Phase::Chunks) {
+    if (!winding() && t.next_index < t.last_index) return;
+    if (!winding()) {
+      t.finish_digest();
+      t.issue_wipe(*ops_);
+    }
+    t.phase = Phase::Rest;
+    if (t.inflight > 0) return;
   }
-  ts.failed_at = at;
-  e.kind = ErrorKind::Target;
-  ts.result->status = std::move(e);
+  if (t.phase == Phase::Rest) {
+    // The first MiB goes out once the image proved good; a run that failed
+    // or stopped zeroes it instead, so no target is left bootable.
+    bool good = !winding();
+    if (good && options_.image_sha256) {
+      std::lock_guard lock(mu_);
+      if (!digest_done_) return;  // woken when the digest is known
+      good = image_digest_ && *image_digest_ == *options_.image_sha256;
+    }
+    t.issue_head(*ops_, good);
+    t.phase = Phase::Head;
+    t.head_good = good;
+    if (t.inflight > 0) return;
+  }
+  if (t.phase == Phase::Head) {
+    t.issue_sync(*ops_);
+    t.phase = Phase::Sync;
+    return;
+  }
+  if (t.phase == Phase::Sync) t.phase = Phase::Done;
+  if (t.phase != Phase::Done) return;
+  // Done: the result is final.
+  TargetResult& r = t.result();
+  if (r.status.ok() && !error_.ok() && !t.head_good) t.fail(error_.error(), 0);
+  if (r.status.ok()) r.seconds = since(t.joined);
+  r.complete = r.status.ok() && t.head_good;
+  if (!r.complete) r.sha256.reset();
+  ++done_targets_;
+  if (options_.on_target_done) options_.on_target_done(size_t(t.id()), r);
 }
 
-void Engine::fail_run(Error e) {
+void WriteSession::Impl::feed() {
+  const size_t n = targets_.size();
+  if (n == 0) return;
+  // Targets take turns at the first claim, so a scarce slot goes round.
+  rotate_ = (rotate_ + 1) % n;
+  for (size_t k = 0; k < n; ++k) {
+    TargetWriter& t = targets_[(rotate_ + k) % n];
+    if (t.phase != Phase::Chunks) continue;
+    // Chunks with nothing to write (holes in a file) are let go at once:
+    // claim again until the target holds its share or waits for a slot.
+    for (uint64_t before = UINT64_MAX; t.live() && !winding() && before != t.next_index;) {
+      before = t.next_index;
+      issue_ready(t);
+      claim(t);
+      issue_ready(t);
+    }
+  }
+  for (auto& t : targets_) advance(t);
+}
+
+void WriteSession::Impl::fail_run(Error e) {
   if (error_.ok()) error_ = std::move(e);
 }
 
-// A write for a target dropped since it was queued is not issued, nor any
-// write once the run is stopping (Ctrl-C then waits only for what is in
-// flight); the chunk stops waiting for it.
-bool Engine::drop(Op* op) {
-  if (op->kind != OpKind::Write && op->kind != OpKind::Zero) return false;
-  if (targets_[size_t(op->target)].live() && !stopping_) return false;
-  ops_->release(op);
-  if (--slots_[size_t(op->slot)].pending == 0) finish_slot(op->slot);
+// A write for a target dropped since it was queued is not issued, nor a
+// chunk's write once the run is winding down (Ctrl-C then waits only for
+// what is in flight); the chunk stops waiting for it.
+bool WriteSession::Impl::drop(Op* op) {
+  if (op->kind == OpKind::Read || op->kind == OpKind::Sync) return false;
+  TargetWriter& t = targets_[size_t(op->target)];
+  if (t.live() && !(winding() && op->slot >= 0)) return false;
+  complete(op, -ECANCELED);
   return true;
 }
 
-Status Engine::complete_read(Op* op, int res) {
-  if (res == -EAGAIN || res == -EINTR) res = 0;
-  else if (res < 0)
-    return io_error("read " + op->source->name() + " at " + std::to_string(op->offset + op->done), -res);
-  else if (res == 0 && op->offset + op->done < op->eof)
-    return io_error("read " + op->source->name() + " at " + std::to_string(op->offset + op->done), EIO);
-  op->done += uint64_t(res);
-  if (op->offset + op->done >= op->eof && op->done < op->length) {
-    std::memset(op->buf + op->done, 0, op->length - op->done);  // past the end: zeros
-    op->done = op->length;
-  }
-  return {};
-}
-
-void Engine::complete_write(Op* op, int res) {
-  TargetState& ts = targets_[size_t(op->target)];
-  auto where = [&] { return ts.wt->target.path + " at " + std::to_string(op->offset + op->done); };
-  if (op->kind == OpKind::Zero) {
-    if (res == 0) {
-      op->done = op->length;
-      ts.result->bytes += op->length;
-      progress_[size_t(op->target)].done = ts.result->bytes;
-    } else if (res == -EOPNOTSUPP || res == -EINVAL || res == -ENODEV) {
-      // No zeroing on this device: write the zeros instead.
-      ts.use_zeroout = false;
-      op->kind = OpKind::Write;
-      op->buf = zeros_->buffer(0).data();
-      op->fd = ts.wt->target.fd.get();
-    } else if (res != -EAGAIN && res != -EINTR) {
-      fail_target(op->target, io_error("zero " + where(), -res), op->offset + op->done);
-    }
-    return;
-  }
-  if (res == -EINVAL && op->direct) {
-    // The file system took O_DIRECT at open but refuses this write: go on buffered.
-    ts.use_direct = false;
-    op->fd = ts.wt->target.fd.get();
-    op->direct = false;
-    return;
-  }
-  if (res == -EAGAIN || res == -EINTR) return;
-  if (res <= 0)
-    return fail_target(op->target, io_error("write " + where(), res < 0 ? -res : ENOSPC),
-                       op->offset + op->done);
-  op->done += uint64_t(res);
-  if (op->done == op->length) {
-    ts.result->bytes += op->length;
-    progress_[size_t(op->target)].done = ts.result->bytes;
-  }
-}
-
-// Handles one completion; resubmits what is unfinished.
-Status Engine::complete(Op* op, int res) {
-  ops_->completed();
-  if (op->kind == OpKind::Sync) {
-    if (res < 0)
-      fail_target(op->target,
-                  io_error("flush " + targets_[size_t(op->target)].wt->target.path, -res),
-                  kFlushFailure);
-    ops_->release(op);
-    return {};
-  }
+void WriteSession::Impl::complete(Op* op, int res) {
   if (op->kind == OpKind::Read) {
-    if (auto st = complete_read(op, res); !st) {
-      fail_run(st.take_error());
-      op->done = op->length;
-    }
-  } else {
-    complete_write(op, res);
-    if (!targets_[size_t(op->target)].live()) op->done = op->length;
+    if (auto st = stager_->complete_read(op, res); !st) fail_run(st.take_error());
+    return;
   }
+  TargetWriter& t = targets_[size_t(op->target)];
+  if (res == -ECANCELED)
+    op->done = op->length;
+  else
+    t.complete(op, res, stager_->zeros(), stager_->zeros_size());
+  if (!t.live()) op->done = op->length;
   if (op->done < op->length) {
     ops_->retry(op);
-    return {};
+    return;
   }
-  const int i = op->slot;
-  const OpKind kind = op->kind;
+  const int slot = op->slot;
   ops_->release(op);
-  if (--slots_[size_t(i)].pending > 0) return {};
-  if (kind != OpKind::Read) {
-    finish_slot(i);
-  } else if (error_.ok()) {
-    reads_done(i);
+  if (slot < 0) {
+    --t.inflight;
   } else {
-    finish_slot(i);
+    chunk_done(t, slot);
   }
-  return {};
 }
 
-Status Engine::on_jobs() {
-  io_uring_sqe* s = ring_->sqe();
-  io_uring_prep_read(s, workers_->eventfd(), &event_value_, sizeof event_value_, 0);
-  io_uring_sqe_set_data64(s, kEventTag);
-  for (auto& d : workers_->take_done()) {
-    const int i = int(d.tag);
-    if (!d.status) fail_run(d.status.take_error());
-    Slot& s = slots_[size_t(i)];
-    if (--s.pending > 0) continue;
-    if (!error_.ok())
-      finish_slot(i);
-    else if (s.decoding)
-      ready(i);
-    else
-      reads_done(i);
-  }
-  return {};
+// One write or digest job of the target's chunk in `slot` is done.
+void WriteSession::Impl::chunk_done(TargetWriter& t, int slot) {
+  for (size_t c = 0; c < t.claims.size(); ++c)
+    if (t.claims[c].slot == slot) {
+      if (--t.claims[c].pending == 0) release(t, c);
+      break;
+    }
 }
 
-void Engine::report_progress(bool force) {
+void WriteSession::Impl::report_progress(bool force) {
   if (!options_.progress) return;
   const auto now = Clock::now();
   if (!force && now - last_progress_ < kProgressEvery) return;
   last_progress_ = now;
+  for (size_t i = 0; i < targets_.size(); ++i) {
+    progress_[i].done = std::min(targets_[i].done(), progress_[i].total);
+    progress_[i].failed = !targets_[i].live();
+  }
   options_.progress(progress_);
 }
 
-Status Engine::loop_once() {
+bool WriteSession::Impl::finished() {
+  if (done_targets_ < targets_.size() || stager_->busy() || !ops_->idle()) return false;
+  std::lock_guard lock(mu_);
+  if (!incoming_.empty()) return false;
+  if (winding()) return true;
+  // The report carries the image digest: wait for it unless the run ended.
+  return closed_ && digest_done_;
+}
+
+Status WriteSession::Impl::loop_once() {
   QF_TRY(ops_->submit([this](Op* op) { return drop(op); }));
-  // Dropping writes may have finished the last chunk: then nothing is in
-  // flight and waiting would never return.
-  if (!busy()) return {};
-  QF_ASSIGN(io_uring_cqe* cqe, ring_->wait());
+  QF_ASSIGN(io_uring_cqe* cqe, ring_->wait(kWaitMs));
   while (cqe) {
     const uint64_t tag = io_uring_cqe_get_data64(cqe);
     const int res = cqe->res;
     ring_->seen(cqe);
-    if (tag == kEventTag)
-      QF_TRY(on_jobs());
-    else
-      QF_TRY(complete(reinterpret_cast<Op*>(tag), res));
+    if (tag == kDecodeTag || tag == kReaderTag) {
+      const bool readers = tag == kReaderTag;
+      arm(readers ? stager_->read_eventfd() : stager_->decode_eventfd(), tag,
+          readers ? &reader_value_ : &decode_value_);
+      if (auto st = stager_->take_jobs(readers); !st) fail_run(st.take_error());
+    } else if (tag == kHashTag) {
+      arm(hasher_->eventfd(), kHashTag, &hash_value_);
+      for (auto& d : hasher_->take_done()) chunk_done(targets_[size_t(d.tag >> 32)], int(uint32_t(d.tag)));
+    } else if (tag == kWakeTag) {
+      arm(wake_.get(), kWakeTag, &wake_value_);
+    } else {
+      ops_->completed();
+      complete(reinterpret_cast<Op*>(tag), res);
+    }
     cqe = ring_->peek();
   }
-  report_progress(false);
   return {};
 }
 
-Status Engine::sync_targets() {
-  for (size_t t = 0; t < targets_.size(); ++t) {
-    if (!targets_[t].live()) continue;
-    Op op{OpKind::Sync};
-    op.target = int(t);
-    op.fd = targets_[t].wt->target.fd.get();
-    ops_->add(op);
-  }
-  while (busy()) QF_TRY(loop_once());
-  return {};
-}
-
-Status Engine::run() {
-  QF_TRY(setup());
-  prepare_targets();
-  next_ = next_covered(lo_);
+Result<WriteReport> WriteSession::Impl::run() {
   for (;;) {
     if (options_.stop && options_.stop->load() && !stopping_) {
       stopping_ = true;
       report_.interrupted = true;
     }
-    const bool more = !stopping_ && error_.ok() && next_ < hi_;
-    while (more && next_ < hi_ && busy_slots_ < slots_.size() && ops_->waiting() < ops_->depth()) {
-      if (auto st = start_chunk(); !st) {
-        fail_run(st.take_error());
-        break;
+    join_new();
+    {
+      std::lock_guard lock(mu_);
+      if (digest_done_ && !verdict_seen_) {
+        verdict_seen_ = true;
+        if (!digest_error_.ok() && options_.image_sha256) {
+          fail_run(digest_error_.error());
+        } else if (options_.image_sha256 && image_digest_ && *image_digest_ != *options_.image_sha256) {
+          fail_run(Error{ErrorKind::Corrupt, "image " + chain_.name() + ": SHA-256 " +
+                                                 Sha256::hex(*image_digest_) + " is not the expected " +
+                                                 Sha256::hex(*options_.image_sha256)});
+        }
       }
     }
-    if (!busy() && !(error_.ok() && !stopping_ && next_ < hi_)) break;
+    feed();
+    report_progress(false);
+    if (finished()) break;
     QF_TRY(loop_once());
   }
-  if (!error_.ok()) return error_;
-  QF_TRY(sync_targets());
-  for (size_t t = 0; t < targets_.size(); ++t) {
-    if (targets_[t].live()) targets_[t].result->seconds = since(t0_);
-    // Chunks finish decoding out of order; the digest reads in order.
-    auto& pieces = targets_[t].result->pieces;
-    std::sort(pieces.begin(), pieces.end(),
-              [](const WrittenPiece& x, const WrittenPiece& y) { return x.offset < y.offset; });
-  }
+  quit_ = true;
+  if (digest_thread_.joinable()) digest_thread_.join();
   report_progress(true);
-  return {};
+  {
+    std::lock_guard lock(mu_);
+    if (image_digest_) report_.image_sha256 = Sha256::hex(*image_digest_);
+  }
+  for (auto& t : targets_) report_.targets.push_back(t.result());
+  report_.error = error_;
+  report_.seconds = since(t0_);
+  return std::move(report_);
 }
 
-}  // namespace
+WriteSession::WriteSession(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+WriteSession::~WriteSession() = default;
+
+Result<std::unique_ptr<WriteSession>> WriteSession::create(Chain& chain, const WriteOptions& options) {
+  auto impl = std::make_unique<Impl>(chain, options);
+  QF_TRY(impl->setup());
+  return std::unique_ptr<WriteSession>(new WriteSession(std::move(impl)));
+}
+
+size_t WriteSession::add(WriteTarget target) { return impl_->add(std::move(target)); }
+WriteTarget WriteSession::take_target(size_t id) { return impl_->take_target(id); }
+void WriteSession::close() { impl_->close(); }
+Result<WriteReport> WriteSession::run() { return impl_->run(); }
 
 Result<WriteReport> write_image(Chain& chain, std::vector<WriteTarget>& targets,
                                 const WriteOptions& options) {
-  const auto t0 = Clock::now();
-  WriteReport report;
-  report.targets.reserve(targets.size());
-  {
-    Engine engine(chain, targets, options, report);
-    if (auto st = engine.run(); !st) return st.take_error();
-  }
-  report.seconds = since(t0);
+  for (const auto& t : targets)
+    if (t.guest_start + t.length > chain.size() || t.guest_start + t.length < t.guest_start)
+      return usage("a target's range ends past the virtual disk");
+  QF_ASSIGN(auto session, WriteSession::create(chain, options));
+  for (auto& t : targets) session->add(std::move(t));
+  session->close();
+  auto report = session->run();
+  // The descriptors go back to the caller (to verify through them).
+  for (size_t i = 0; i < targets.size(); ++i) targets[i] = session->take_target(i);
   return report;
 }
 

@@ -1,14 +1,23 @@
-// write_image: streams the virtual disk (or a range of it per target) onto
-// every target at once. The image is read and decoded once.
+// The write engine: streams the virtual disk (or a range of it per target)
+// onto any number of targets, each at its own pace. Chunks are read and
+// decoded once while targets are close together; a target that falls
+// behind stages its chunks again rather than holding the others, so memory
+// stays within WriteOptions::memory whatever the targets' number and speed.
+//
+// WriteSession runs the engine and takes targets while it runs (station
+// mode); write_image is the one-shot wrapper (qflash write, qflash-mass).
 #pragma once
 
 #include <atomic>
 #include <cstdint>
 #include <functional>
+#include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "engine/chain/chain.h"
+#include "io/base/sha256.h"
 #include "io/target.h"
 
 namespace qflash {
@@ -25,41 +34,86 @@ struct TargetProgress {
   bool failed = false;
 };
 
+struct TargetResult {
+  std::string path;
+  // Bytes of its range that reached the target (holes skipped on a file
+  // count), also when it failed or the run stopped: what was overwritten.
+  uint64_t bytes = 0;
+  double seconds = 0;     // from joining to flushed (or failed)
+  Status status;          // why it was dropped, if it was
+  // SHA-256 of the raw bytes of its range, in order, as they were issued
+  // (zero ranges included): set once every byte was issued and flushed.
+  std::optional<Sha256::Digest> sha256;
+  bool complete = false;  // every byte of its range reached it and was flushed
+};
+
 struct WriteOptions {
   bool sparse = false;              // skip zero runs on block devices too
-  bool record_digest = false;       // fill TargetResult::pieces, for --verify
+  // Zero the part of a block device past the written range (device zeroing
+  // where it can); with `sparse`, zero runs are then zeroed by the device
+  // instead of skipped, so nothing of a previous owner is left.
+  bool wipe_rest = false;
   uint64_t memory = 256ull << 20;   // buffer pool bytes
   unsigned jobs = 0;                // decompression workers; 0: one per CPU
   unsigned queue_depth = 64;        // io_uring entries
-  // Called from the writing thread, at most a few times a second.
+  // The published SHA-256 of the image file (the top image as read): the
+  // first MiB of every target is written only once the file matched it, and
+  // zeroed if it did not (the run then fails).
+  std::optional<Sha256::Digest> image_sha256;
+  // Called from the engine thread, at most a few times a second.
   std::function<void(const std::vector<TargetProgress>&)> progress;
+  // Called on the engine thread once target `id` is flushed or has failed.
+  std::function<void(size_t id, const TargetResult&)> on_target_done;
   const std::atomic<bool>* stop = nullptr;  // set by a signal handler
 };
 
-// A run written to a target and the CRC-32 (libdeflate_crc32) of its bytes;
-// --verify reads the target back and compares, piece by piece.
-struct WrittenPiece {
-  uint64_t offset;  // in the target
-  uint64_t length;
-  uint32_t crc;
-};
-
-struct TargetResult {
-  std::string path;
-  uint64_t bytes = 0;     // of its range written and flushed
-  double seconds = 0;
-  Status status;          // why it was dropped, if it was
-  std::vector<WrittenPiece> pieces;  // with WriteOptions::record_digest
-};
-
 struct WriteReport {
-  std::vector<TargetResult> targets;
+  std::vector<TargetResult> targets;  // by id, in the order they were added
   double seconds = 0;
   bool interrupted = false;
+  // The SHA-256 of the image file as read, hex; empty if it could not be
+  // read to its end (the run failed or stopped first).
+  std::string image_sha256;
+  Status error;  // the image or run error that ended the run, if any
 };
 
-// Errors in the image (a corrupt compressed cluster) fail the whole run;
-// a target's failure drops that target and is reported in its result.
+class WriteSession {
+ public:
+  // Sets up pools, ring and workers for `chain` (which must outlive the
+  // session); no target yet. Errors: io_uring refused, memory.
+  static Result<std::unique_ptr<WriteSession>> create(Chain& chain, const WriteOptions& options);
+  ~WriteSession();
+  WriteSession(const WriteSession&) = delete;
+  WriteSession& operator=(const WriteSession&) = delete;
+
+  // Thread-safe, any time before close(): the target joins the running
+  // engine and is written from its own beginning at its own pace. Returns
+  // its id (index in the report and the progress vector). A target whose
+  // range does not fit the virtual disk fails at once (usage error).
+  size_t add(WriteTarget target);
+  // Thread-safe: no more targets; run() returns once every added target
+  // finished or failed.
+  void close();
+  // Runs the engine on the calling thread until close() and all targets are
+  // done, or the stop flag is set, or the image fails (then report.error
+  // says why and every unfinished target is failed with the bytes that
+  // reached it). An error only if the engine itself cannot go on (the ring).
+  Result<WriteReport> run();
+  // After run(): target `id` back from the engine (its descriptors, to
+  // verify through them); once only.
+  WriteTarget take_target(size_t id);
+
+  class Impl;
+
+ private:
+  explicit WriteSession(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+// One run onto `targets` (moved from): create, add each, close, run. Errors
+// in the image (a corrupt compressed cluster) end the run with
+// report.error set; a target's failure drops that target only. An error
+// Result only for failures before any byte is written.
 Result<WriteReport> write_image(Chain& chain, std::vector<WriteTarget>& targets,
                                 const WriteOptions& options);
 

@@ -3,6 +3,8 @@
 #include <fcntl.h>
 #include <linux/falloc.h>
 
+#include <algorithm>
+
 namespace qflash {
 
 void OpQueue::add(const Op& op) {
@@ -23,14 +25,17 @@ Status OpQueue::submit(const std::function<bool(Op*)>& drop) {
     backlog_.pop_front();
     if (drop(op)) continue;
     io_uring_sqe* sqe = ring_.sqe();
-    const unsigned len = unsigned(op->length - op->done);
+    uint64_t left = op->length - op->done;
+    if (op->repeat) left = std::min(left, op->repeat);
+    // One submission moves at most 1 GiB; the rest goes as a short completion.
+    const unsigned len = unsigned(std::min<uint64_t>(left, 1u << 30));
     const uint64_t at = op->offset + op->done;
     switch (op->kind) {
       case OpKind::Read:
         io_uring_prep_read(sqe, op->fd, op->buf + op->done, len, at);
         break;
       case OpKind::Write:
-        io_uring_prep_write(sqe, op->fd, op->buf + op->done, len, at);
+        io_uring_prep_write(sqe, op->fd, op->repeat ? op->buf : op->buf + op->done, len, at);
         break;
       case OpKind::Zero:
         // KEEP_SIZE: a block device has no size to change; ZERO_RANGE

@@ -27,6 +27,9 @@ struct Op {
   uint64_t length = 0;
   uint64_t done = 0;    // bytes completed; the next submission starts there
   uint64_t eof = 0;     // Read: the source's size; bytes past it read as zeros
+  // Write: `buf` holds this many zero bytes, written again for each piece of
+  // a longer range (zeroing without a device command); 0 otherwise.
+  uint64_t repeat = 0;
   const Source* source = nullptr;
 };
 

@@ -1,6 +1,8 @@
 #include "engine/write/planner.h"
 
 #include <algorithm>
+#include <cstring>
+#include <iterator>
 #include <unordered_map>
 
 namespace qflash {
@@ -24,7 +26,61 @@ struct ClusterKeyHash {
   }
 };
 
+// Splits the chunk into holes (long zero runs) and writes (the rest).
+void plan_holes(ChunkPlan& plan) {
+  plan.holes.clear();
+  plan.writes.clear();
+  // A chunk that is all zeros is one hole however short (the disk's end).
+  uint64_t at = 0;
+  for (const Span64& z : plan.zeros) {
+    if (z.length < kMinHole && z.length < plan.length) continue;
+    if (z.offset > at) plan.writes.push_back({at, z.offset - at});
+    plan.holes.push_back(z);
+    at = z.offset + z.length;
+  }
+  if (at < plan.length) plan.writes.push_back({at, plan.length - at});
+}
+
+bool all_zero(const uint8_t* p, size_t n) {
+  // Compare against the bytes themselves shifted by one: zero iff the
+  // first byte is zero and every byte equals its neighbour (memcmp speed).
+  return n == 0 || (p[0] == 0 && std::memcmp(p, p + 1, n - 1) == 0);
+}
+
 }  // namespace
+
+std::vector<Span64> find_zero_runs(std::span<const uint8_t> bytes, uint64_t grain) {
+  std::vector<Span64> runs;
+  for (uint64_t at = 0; at < bytes.size(); at += grain) {
+    const uint64_t n = std::min<uint64_t>(grain, bytes.size() - at);
+    if (!all_zero(bytes.data() + at, size_t(n))) continue;
+    if (!runs.empty() && runs.back().offset + runs.back().length == at)
+      runs.back().length += n;
+    else
+      runs.push_back({at, n});
+  }
+  return runs;
+}
+
+void add_zero_runs(ChunkPlan& plan, std::span<const uint8_t> chunk, const std::vector<Span64>& scan) {
+  std::vector<Span64> found;
+  for (const Span64& r : scan) {
+    // Runs start on the grain in the chunk, as devices count blocks from there.
+    const uint64_t from = (r.offset + kZeroRunGrain - 1) / kZeroRunGrain * kZeroRunGrain;
+    const uint64_t to = r.offset + r.length;
+    if (from >= to) continue;
+    for (const Span64& z : find_zero_runs(chunk.subspan(size_t(from), size_t(to - from))))
+      if (z.length >= kZeroRunGrain || from + z.offset + z.length == plan.length)
+        found.push_back({from + z.offset, z.length});
+  }
+  if (found.empty()) return;
+  std::vector<Span64> merged;
+  std::merge(plan.zeros.begin(), plan.zeros.end(), found.begin(), found.end(), std::back_inserter(merged),
+             [](const Span64& a, const Span64& b) { return a.offset < b.offset; });
+  plan.zeros.clear();
+  for (const Span64& z : merged) add_run(plan.zeros, z.offset, z.length);
+  plan_holes(plan);
+}
 
 void plan_chunk(uint64_t guest, uint64_t length, const std::vector<Extent>& extents, ChunkPlan& plan) {
   plan.guest = guest;
@@ -57,15 +113,7 @@ void plan_chunk(uint64_t guest, uint64_t length, const std::vector<Extent>& exte
     if (added) plan.decodes.push_back({e, 0, {}});
     plan.decodes[it->second].slices.push_back({e.skip, e.length, at});
   }
-  // A chunk that is all zeros is one hole however short (the disk's end).
-  uint64_t at = 0;
-  for (const Span64& z : plan.zeros) {
-    if (z.length < kMinHole && z.length < length) continue;
-    if (z.offset > at) plan.writes.push_back({at, z.offset - at});
-    plan.holes.push_back(z);
-    at = z.offset + z.length;
-  }
-  if (at < length) plan.writes.push_back({at, length - at});
+  plan_holes(plan);
 
   // Compressed streams sorted by host offset, then read as few ranges. The
   // gaps read with them come out of what the chunk's length leaves beyond

@@ -6,6 +6,7 @@
 #pragma once
 
 #include <cstdint>
+#include <span>
 #include <vector>
 
 #include "engine/image/extent.h"
@@ -69,5 +70,20 @@ inline constexpr uint64_t kCoalesceGap = 64 * 1024;
 // Fills `plan` (cleared first) for the chunk at `guest` from `extents`,
 // which cover it in order.
 void plan_chunk(uint64_t guest, uint64_t length, const std::vector<Extent>& extents, ChunkPlan& plan);
+
+// All-zero runs in data that was read (raw images, allocated clusters full of
+// zeros) count as zero ranges once they are at least this long and aligned:
+// a device's zeroing and a file's holes work in whole blocks.
+inline constexpr uint64_t kZeroRunGrain = 4096;
+
+// The runs of `bytes` that are all zero, in order, each made of whole
+// grains counted from the start of `bytes` (the last grain may be shorter
+// where `bytes` ends).
+std::vector<Span64> find_zero_runs(std::span<const uint8_t> bytes, uint64_t grain = kZeroRunGrain);
+
+// Adds the all-zero runs found in the staged `data` runs of `plan` (whose
+// bytes are `chunk`) to its zero runs, and plans holes and writes again.
+// Only the runs listed in `scan` (offsets in the chunk) are looked at.
+void add_zero_runs(ChunkPlan& plan, std::span<const uint8_t> chunk, const std::vector<Span64>& scan);
 
 }  // namespace qflash

@@ -37,15 +37,14 @@ Status Ring::submit() {
   }
 }
 
-Result<io_uring_cqe*> Ring::wait() {
+Result<io_uring_cqe*> Ring::wait(unsigned timeout_ms) {
   QF_TRY(submit());
-  for (;;) {
-    io_uring_cqe* cqe = nullptr;
-    int rc = io_uring_wait_cqe(&ring_, &cqe);
-    if (rc == 0) return cqe;
-    if (rc == -EINTR) return static_cast<io_uring_cqe*>(nullptr);
-    if (rc != -ETIME) return io_error("io_uring wait", -rc);
-  }
+  __kernel_timespec ts{timeout_ms / 1000, long(timeout_ms % 1000) * 1000000};
+  io_uring_cqe* cqe = nullptr;
+  const int rc = io_uring_wait_cqe_timeout(&ring_, &cqe, &ts);
+  if (rc == 0) return cqe;
+  if (rc == -EINTR || rc == -ETIME) return static_cast<io_uring_cqe*>(nullptr);
+  return io_error("io_uring wait", -rc);
 }
 
 io_uring_cqe* Ring::peek() {

@@ -1,6 +1,6 @@
 // Ring: the one owner of an io_uring instance (liburing), with the small
 // helpers the engine's submit/complete loop needs: an SQE that is never null
-// (submitting when the queue is full) and a wait that retries EINTR.
+// (submitting when the queue is full) and a wait with a timeout.
 #pragma once
 
 #include <liburing.h>
@@ -25,8 +25,9 @@ class Ring {
   // Submits everything queued; errors other than EINTR/EAGAIN/EBUSY are fatal.
   Status submit();
   // Submits, then waits for at least one completion; null when a signal
-  // interrupted the wait (the caller checks its stop flag).
-  Result<io_uring_cqe*> wait();
+  // interrupted the wait or `timeout_ms` passed (the caller checks its stop
+  // flag: with signals blocked in this thread nothing else would wake it).
+  Result<io_uring_cqe*> wait(unsigned timeout_ms);
   io_uring_cqe* peek();
   void seen(io_uring_cqe* cqe) { io_uring_cqe_seen(&ring_, cqe); }
 

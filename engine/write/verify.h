@@ -1,26 +1,33 @@
-// verify_target: reads a written target back and checks it against the
-// CRC-32 of every piece the writer recorded (WriteOptions::record_digest).
-// Reads bypass the page cache (O_DIRECT, aligned chunks) where the target
-// allows it, so the bytes checked are the ones on the device.
+// Verification by read-back: a written target's range is read through a
+// descriptor derived from the one it was written through (never reopened by
+// name), bypassing the page cache where it can, and its SHA-256 compared
+// with the one the engine recorded while writing (TargetResult::sha256).
 #pragma once
 
 #include <atomic>
 #include <optional>
-#include <span>
-#include <string>
+#include <vector>
 
 #include "engine/write/mass_writer.h"
 
 namespace qflash {
 
+// The SHA-256 of bytes [0, length) of `target`. Errors: I/O (named with the
+// path and offset), the target ending early, or ErrorKind::Interrupted when
+// `stop` (may be null) is set.
+Result<Sha256::Digest> target_sha256(const Target& target, uint64_t length,
+                                     const std::atomic<bool>* stop = nullptr);
+
 struct VerifyResult {
-  // The first piece, in target order, whose bytes differ (or end early).
-  std::optional<WrittenPiece> mismatch;
+  bool checked = false;   // the target was read back (it was complete)
+  Status status;          // ok: equal; else why not (differs, I/O, interrupted)
 };
 
-// I/O errors reading `path` come back as errors; differing bytes as a
-// mismatch. `stop` (may be null) interrupts with ErrorKind::Interrupted.
-Result<VerifyResult> verify_target(const std::string& path, std::span<const WrittenPiece> pieces,
-                                   const std::atomic<bool>* stop = nullptr);
+// Reads every complete target of `report` back, all at once (one thread per
+// target: drives are independent), and compares digests. One result per
+// target, in report order; targets that did not complete are not read.
+std::vector<VerifyResult> verify_targets(const std::vector<WriteTarget>& targets,
+                                         const WriteReport& report,
+                                         const std::atomic<bool>* stop = nullptr);
 
 }  // namespace qflash

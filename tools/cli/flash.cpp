@@ -7,9 +7,11 @@
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
-#include <thread>
+#include <fstream>
+#include <sstream>
 
 #include "engine/write/verify.h"
+#include "io/base/sha256.h"
 #include "io/http/url.h"
 #include "tools/cli/cli.h"
 #include "tools/cli/progress.h"
@@ -35,45 +37,6 @@ bool parse_count(const char* prog, const char* name, const char* text, unsigned 
   return true;
 }
 
-// Reads every good target back, all at once (one thread per target, as the
-// drives are independent), and marks mismatches as failures.
-void verify_all(RunReport& run, const WriteReport& written, const std::atomic<bool>& stop) {
-  std::vector<std::thread> threads;
-  for (size_t i = 0; i < run.targets.size(); ++i) {
-    if (run.targets[i].status != "ok") continue;
-    threads.emplace_back([&, i] {
-      TargetOutcome& t = run.targets[i];
-      const auto& pieces = written.targets[i].pieces;
-      uint64_t covered = 0;
-      for (const auto& p : pieces) covered += p.length;
-      // Bytes without a checksum could not be checked: never call them good.
-      if (covered < t.bytes) {
-        t.status = "failed";
-        t.error = "verify: " + t.path + ": no checksum recorded for " +
-                  std::to_string(t.bytes - covered) + " of its bytes";
-        t.verified = false;
-        return;
-      }
-      auto v = verify_target(t.path, pieces, &stop);
-      if (!v) {
-        if (v.error().kind == ErrorKind::Interrupted) return;
-        t.status = "failed";
-        t.error = v.error().message;
-        t.verified = false;
-      } else if (v->mismatch) {
-        t.status = "failed";
-        t.error = "verify: " + t.path + " differs from the image in the " +
-                  std::to_string(v->mismatch->length) + " bytes at offset " +
-                  std::to_string(v->mismatch->offset);
-        t.verified = false;
-      } else {
-        t.verified = true;
-      }
-    });
-  }
-  for (auto& t : threads) t.join();
-}
-
 }  // namespace
 
 const char kFlashOptionsHelp[] =
@@ -81,6 +44,9 @@ const char kFlashOptionsHelp[] =
     "      --verify         read every target back afterwards and compare\n"
     "      --output=json    print a JSON report on stdout at the end (alias --json)\n"
     "      --sparse         skip zero regions on block devices too (pre-zeroed drives)\n"
+    "      --wipe-rest      zero the part of a larger block device past the image\n"
+    "      --sha256=HEX     the image file's published SHA-256; targets stay unbootable unless it matches\n"
+    "      --checksums=FILE a SHA256SUMS file listing the image's SHA-256\n"
     "      --memory=SIZE    buffer memory (default 256M)\n"
     "      --jobs=N         decompression threads (default: one per CPU)\n"
     "      --queue-depth=N  I/O requests in flight (default 64)\n"
@@ -95,6 +61,18 @@ std::vector<OptionSpec> flash_options(FlashRequest& req, const char* prog) {
       {"verify", false, [&req](const char*) { return req.verify = true; }},
       output_option(prog, req.json),
       {"sparse", false, [&req](const char*) { return req.write.sparse = true; }},
+      {"wipe-rest", false, [&req](const char*) { return req.write.wipe_rest = true; }},
+      {"sha256", true,
+       [&req, prog](const char* arg) {
+         Sha256::Digest d;
+         if (!Sha256::parse(arg, d)) {
+           std::fprintf(stderr, "%s: --sha256 wants 64 hexadecimal digits, not '%s'\n", prog, arg);
+           return false;
+         }
+         req.write.image_sha256 = d;
+         return true;
+       }},
+      {"checksums", true, [&req](const char* arg) { return !(req.checksums = arg).empty(); }},
       {"memory", true,
        [&req, prog](const char* arg) {
          auto size = parse_size(arg);
@@ -133,6 +111,19 @@ int flash(const char* prog, FlashRequest& req) {
   std::atomic<bool> stop{false};
   req.source.stop = &stop;
   req.source.cache_bytes = chain_cache_budget(req.write.memory);
+
+  if (!req.checksums.empty()) {
+    std::ifstream in(req.checksums);
+    std::stringstream text;
+    text << in.rdbuf();
+    if (!in) return refuse(io_error("read " + req.checksums, errno ? errno : EIO));
+    auto d = Sha256::find_in_sums(text.str(), run.image.substr(0, run.image.find_first_of("?#")));
+    if (!d) return refuse(usage(req.checksums + " lists no SHA-256 for " + run.image));
+    if (req.write.image_sha256 && *req.write.image_sha256 != *d)
+      return refuse(usage("--sha256 and " + req.checksums + " name different digests"));
+    req.write.image_sha256 = d;
+  }
+
   auto chain = Chain::open(req.image, req.source);
   if (!chain) return refuse(chain.error());
   run.virtual_size = chain->size();
@@ -180,19 +171,15 @@ int flash(const char* prog, FlashRequest& req) {
     progress.update(p);
   };
   req.write.stop = &stop;
-  req.write.record_digest = req.verify;
   auto written = write_image(*chain, targets, req.write);
   progress.finish();
+  // Failures before any byte was written.
+  if (!written) return refuse(written.error());
   // An image changed while being read leaves a mix of old and new bytes.
-  if (written)
-    if (auto st = chain->check_unchanged(); !st) written = st.take_error();
-  if (!written) {
-    // The image itself failed mid-way (a corrupt cluster): every target is
-    // incomplete, and the fault is the image's, so the status is 1.
-    for (const auto& path : req.targets)
-      run.targets.push_back({path, 0, 0, "failed", written.error().message, {}});
-    return refuse(written.error());
-  }
+  if (written->error.ok())
+    if (auto st = chain->check_unchanged(); !st) written->error = st.take_error();
+  if (!written->error.ok()) run.error = written->error.error().message;
+  if (!written->image_sha256.empty()) run.image_sha256 = written->image_sha256;
 
   for (size_t i = 0; i < written->targets.size(); ++i) {
     const TargetResult& r = written->targets[i];
@@ -202,21 +189,44 @@ int flash(const char* prog, FlashRequest& req) {
     t.seconds = r.seconds;
     if (!req.partitions.numbers.empty() && r.status && ended[i] >= 0)
       t.seconds = ended[i] - began[i];
+    if (r.sha256) t.sha256 = Sha256::hex(*r.sha256);
     if (!r.status) {
       t.status = "failed";
       t.error = r.status.error().message;
-    } else if (written->interrupted && r.bytes < targets[i].length) {
+    } else if (!written->error.ok()) {
+      t.status = "failed";
+      t.error = written->error.error().message;
+    } else if (!r.complete) {
       t.status = "interrupted";
     }
     run.targets.push_back(std::move(t));
   }
-  if (req.verify && !stop) {
+  if (req.verify && !stop && written->error.ok()) {
     if (isatty(STDERR_FILENO)) std::fprintf(stderr, "%s: verifying\n", prog);
-    verify_all(run, *written, stop);
+    const auto verified = verify_targets(targets, *written, &stop);
+    for (size_t i = 0; i < verified.size(); ++i) {
+      const VerifyResult& v = verified[i];
+      if (!v.checked || (!v.status && v.status.error().kind == ErrorKind::Interrupted)) continue;
+      TargetOutcome& t = run.targets[i];
+      t.verified = v.status.ok();
+      if (!v.status) {
+        t.status = "failed";
+        t.error = v.status.error().message;
+      }
+    }
   }
   bool failed = false;
   for (const auto& t : run.targets) failed |= t.status == "failed";
   run.exit_status = written->interrupted || stop ? kInterrupted : failed ? kTargetsFailed : kOk;
+  if (!written->error.ok()) {
+    // The image itself failed mid-way (a corrupt cluster, a wrong digest):
+    // every target is incomplete, and the fault is the image's. One line,
+    // and the report says how far each target got.
+    run.exit_status = fail(prog, written->error.error());
+    run.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    if (req.json) std::fputs(to_json(run).c_str(), stdout);
+    return run.exit_status;
+  }
   run.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
 
   if (req.json) {

@@ -22,6 +22,7 @@ struct FlashRequest {
   bool yes = false;
   bool json = false;
   bool verify = false;
+  std::string checksums;  // --checksums: a SHA256SUMS file to find the image's digest in
   PartitionChoice partitions;  // --partition: these instead of the whole disk
 };
 

@@ -30,7 +30,8 @@ std::string string_or_null(const std::optional<std::string>& s) {
 
 std::string to_json(const RunReport& r) {
   std::string out = "{\n  \"image\": \"" + json_escape(r.image) + "\",\n  \"virtual_size\": " +
-                    (r.virtual_size ? std::to_string(*r.virtual_size) : "null") + ",\n  \"targets\": [";
+                    (r.virtual_size ? std::to_string(*r.virtual_size) : "null") +
+                    ",\n  \"image_sha256\": " + string_or_null(r.image_sha256) + ",\n  \"targets\": [";
   uint64_t bytes = 0;
   size_t ok = 0, failed = 0, interrupted = 0;
   for (size_t i = 0; i < r.targets.size(); ++i) {
@@ -39,7 +40,8 @@ std::string to_json(const RunReport& r) {
     out += "\"path\": \"" + json_escape(t.path) + "\", \"bytes\": " + std::to_string(t.bytes) +
            ", \"seconds\": " + number(t.seconds, 6) + ", \"mb_per_s\": " + mb_per_s(t.bytes, t.seconds) +
            ", \"status\": \"" + t.status + "\", \"error\": " + string_or_null(t.error) +
-           ", \"verified\": " + (t.verified ? (*t.verified ? "true" : "false") : "null") + "}";
+           ", \"verified\": " + (t.verified ? (*t.verified ? "true" : "false") : "null") +
+           ", \"sha256\": " + string_or_null(t.sha256) + "}";
     bytes += t.bytes;
     ok += t.status == "ok";
     failed += t.status == "failed";

@@ -17,11 +17,13 @@ struct TargetOutcome {
   std::string status = "ok";  // "ok", "failed" or "interrupted"
   std::optional<std::string> error;
   std::optional<bool> verified;  // empty: not verified
+  std::optional<std::string> sha256;  // of the bytes written, hex; when it completed
 };
 
 struct RunReport {
   std::string image;
   std::optional<uint64_t> virtual_size;  // empty if the image did not open
+  std::optional<std::string> image_sha256;  // of the image file as read, hex
   std::vector<TargetOutcome> targets;
   double seconds = 0;  // the whole write (and verification), wall clock
   int exit_status = 0;
