@@ -156,7 +156,6 @@ Result<FlashReport> flash(Image& image, const std::vector<FlashTarget>& targets,
 
   WriteOptions write;
   write.sparse = options.sparse;
-  write.record_digest = options.verify;
   write.memory = options.memory;
   write.jobs = options.jobs;
   write.queue_depth = options.queue_depth;
@@ -172,10 +171,16 @@ Result<FlashReport> flash(Image& image, const std::vector<FlashTarget>& targets,
   const auto t0 = std::chrono::steady_clock::now();
   QF_ASSIGN(WriteReport written, write_image(chain, opened, write));
   // An image changed while being read leaves a mix of old and new bytes.
-  QF_TRY(chain.check_unchanged());
+  if (written.error.ok())
+    if (auto st = chain.check_unchanged(); !st) written.error = st.take_error();
+  const bool stopped = options.stop && options.stop->load();
+  std::vector<VerifyResult> verified;
+  if (options.verify && written.error.ok() && !stopped)
+    verified = verify_targets(opened, written, options.stop);
 
   FlashReport report;
   report.interrupted = written.interrupted;
+  report.error = written.error;
   for (size_t i = 0; i < written.targets.size(); ++i) {
     TargetResult& r = written.targets[i];
     FlashTargetReport t;
@@ -184,30 +189,14 @@ Result<FlashReport> flash(Image& image, const std::vector<FlashTarget>& targets,
     t.length = ranges[i].second;
     t.bytes = r.bytes;
     t.seconds = r.seconds;
-    t.status = r.status;
+    t.status = written.error.ok() || !r.status.ok() ? r.status : written.error;
     t.interrupted = r.status.ok() && written.interrupted && r.bytes < t.length;
-    const bool stopped = options.stop && options.stop->load();
-    if (options.verify && r.status.ok() && !t.interrupted && !stopped) {
-      uint64_t covered = 0;
-      for (const auto& p : r.pieces) covered += p.length;
-      auto v = covered < t.bytes
-                   ? Result<VerifyResult>(Error{ErrorKind::Target,
-                                                "verify: " + t.path + ": no checksum for " +
-                                                    std::to_string(t.bytes - covered) + " bytes"})
-                   : verify_target(t.path, r.pieces, options.stop);
-      if (!v) {
-        if (v.error().kind != ErrorKind::Interrupted) {
-          t.status = v.take_error();
-          t.verified = false;
-        }
-      } else if (v->mismatch) {
-        t.status = Error{ErrorKind::Target, "verify: " + t.path + " differs from the image in the " +
-                                                std::to_string(v->mismatch->length) +
-                                                " bytes at offset " +
-                                                std::to_string(v->mismatch->offset)};
-        t.verified = false;
-      } else {
+    if (i < verified.size() && verified[i].checked) {
+      if (verified[i].status.ok()) {
         t.verified = true;
+      } else if (verified[i].status.error().kind != ErrorKind::Interrupted) {
+        t.status = verified[i].status;
+        t.verified = false;
       }
     }
     report.targets.push_back(std::move(t));

@@ -249,7 +249,7 @@ struct FlashTargetReport {
   std::string path;
   uint64_t guest_start = 0;  // the range of the virtual disk it receives
   uint64_t length = 0;
-  uint64_t bytes = 0;        // of that range written and flushed
+  uint64_t bytes = 0;        // of that range that reached the target (also when it failed)
   double seconds = 0;        // its own write time, verification not included
   Status status;             // why it failed (write, flush or verify), if it did
   bool interrupted = false;  // stopped before its end by the stop flag
@@ -260,6 +260,10 @@ struct FlashReport {
   std::vector<FlashTargetReport> targets;  // in the order given
   double seconds = 0;                      // the whole run, verification included
   bool interrupted = false;
+  // The image's fault that ended the run after writing began (a corrupt
+  // cluster, the source changed or truncated): every unfinished target is
+  // failed with it, and `bytes` says what reached each.
+  Status error;
 };
 
 /* Writes `image` onto every target at once: the image is read and decoded
