@@ -59,7 +59,8 @@ class Window {
 };
 
 Result<VerifyResult> verify_with(const std::string& path, std::span<const WrittenPiece> sorted,
-                                 const std::atomic<bool>* stop, bool direct) {
+                                 const std::atomic<bool>* stop, bool direct,
+                                 const std::function<void(uint64_t)>& progress) {
   Fd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC | (direct ? O_DIRECT : 0)));
   if (!fd.valid()) return io_error("open " + path + " to verify", errno);
   // Without O_DIRECT, drop the cached pages (clean after the writer's
@@ -67,6 +68,7 @@ Result<VerifyResult> verify_with(const std::string& path, std::span<const Writte
   if (!direct) ::posix_fadvise(fd.get(), 0, 0, POSIX_FADV_DONTNEED);
   Window window(fd, path, direct);
   VerifyResult result;
+  uint64_t checked = 0;
   for (const auto& piece : sorted) {
     if (stop && stop->load()) return Error{ErrorKind::Interrupted, "verify " + path + ": interrupted"};
     uint32_t crc = 0;
@@ -83,6 +85,8 @@ Result<VerifyResult> verify_with(const std::string& path, std::span<const Writte
       result.mismatch = piece;
       break;
     }
+    checked += piece.length;
+    if (progress) progress(checked);
   }
   return result;
 }
@@ -90,13 +94,14 @@ Result<VerifyResult> verify_with(const std::string& path, std::span<const Writte
 }  // namespace
 
 Result<VerifyResult> verify_target(const std::string& path, std::span<const WrittenPiece> pieces,
-                                   const std::atomic<bool>* stop) {
+                                   const std::atomic<bool>* stop,
+                                   const std::function<void(uint64_t)>& progress) {
   std::vector<WrittenPiece> sorted(pieces.begin(), pieces.end());
   std::sort(sorted.begin(), sorted.end(),
             [](const WrittenPiece& a, const WrittenPiece& b) { return a.offset < b.offset; });
-  auto result = verify_with(path, sorted, stop, true);
+  auto result = verify_with(path, sorted, stop, true, progress);
   // tmpfs refuses O_DIRECT at open, some stacked file systems only at read.
-  if (!result && result.error().err == EINVAL) return verify_with(path, sorted, stop, false);
+  if (!result && result.error().err == EINVAL) return verify_with(path, sorted, stop, false, progress);
   return result;
 }
 

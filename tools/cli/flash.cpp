@@ -158,14 +158,16 @@ int flash(const char* prog, FlashRequest& req) {
   StopOnSignal on_signal(stop);
 
   std::vector<WriteTarget> targets;
+  std::vector<std::optional<Drive>> drives(req.targets.size());
   for (size_t i = 0; i < req.targets.size(); ++i) {
+    if (auto d = drive_for_path(req.targets[i])) drives[i] = std::move(d).value();
     auto t = open_target(req.targets[i], ranges[i].second, {.allow_block_device = true});
     if (!t) return refuse(t.error());
     targets.push_back({std::move(t).value(), ranges[i].first, ranges[i].second});
   }
 
   const auto t0 = std::chrono::steady_clock::now();
-  Progress progress(req.targets, isatty(STDERR_FILENO));
+  Progress progress(req.targets, isatty(STDERR_FILENO), prog);
   req.write.progress = [&progress](const std::vector<TargetProgress>& p) { progress.update(p); };
   req.write.stop = &stop;
   req.write.record_digest = req.verify;
@@ -178,7 +180,7 @@ int flash(const char* prog, FlashRequest& req) {
     // The image itself failed mid-way (a corrupt cluster): every target is
     // incomplete, and the fault is the image's, so the status is 1.
     for (const auto& path : req.targets)
-      run.targets.push_back({path, 0, 0, "failed", written.error().message, {}});
+      run.targets.push_back({path, 0, 0, "failed", written.error().message, {}, {}});
     return refuse(written.error());
   }
 
@@ -188,6 +190,7 @@ int flash(const char* prog, FlashRequest& req) {
     t.path = r.path;
     t.bytes = r.bytes;
     t.seconds = r.seconds;
+    t.drive = drives[i];
     if (!r.status) {
       t.status = "failed";
       t.error = r.status.error().message;

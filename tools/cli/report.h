@@ -8,6 +8,8 @@
 #include <string>
 #include <vector>
 
+#include "io/devices/devices.h"
+
 namespace qflash::cli {
 
 struct TargetOutcome {
@@ -17,7 +19,12 @@ struct TargetOutcome {
   std::string status = "ok";  // "ok", "failed" or "interrupted"
   std::optional<std::string> error;
   std::optional<bool> verified;  // empty: not verified
+  std::optional<Drive> drive;    // identity of a block device target
 };
+
+// {"name": .., "vendor": .., "model": .., "serial": .., "size": .., "slot": ..}
+// of a drive, or null; strings empty when sysfs has nothing.
+std::string drive_json(const std::optional<Drive>& drive);
 
 struct RunReport {
   std::string image;
