@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstring>
 #include <deque>
 #include <map>
@@ -130,7 +131,9 @@ struct Station::Impl {
     if (callbacks->on_record) callbacks->on_record(r);
   }
 
-  bool accepting() const { return !config.count || counts.good + jobs.size() < config.count; }
+  // With --count, new drives are taken until that many are good; drives
+  // already being written then are finished (any of them may still fail).
+  bool accepting() const { return !config.count || counts.good < config.count; }
 
   void inserted(const std::string& name) {
     auto read = read_drive(name);
@@ -195,18 +198,15 @@ struct Station::Impl {
       std::lock_guard lock(done_mutex);
       ended.swap(written);
     }
-    for (auto& [id, result] : ended)
-      for (auto& job : jobs)
-        if (job->flash_id == id) {
-          job->written = std::move(result);
-          if (!job->written.status) {
-            finish(*job, false);
-          } else if (config.verify && !stop->load()) {
-            start_verify(*job);
-          } else {
-            finish(*job, false);
-          }
-        }
+    for (auto& [id, result] : ended) {
+      auto it = std::find_if(jobs.begin(), jobs.end(),
+                             [id](const std::unique_ptr<Job>& j) { return j->flash_id == id; });
+      if (it == jobs.end()) continue;
+      Job& job = **it;  // finish() erases it from jobs
+      job.written = std::move(result);
+      if (job.written.status && config.verify && !stop->load()) start_verify(job);
+      else finish(job, false);
+    }
   }
 
   void start_verify(Job& job) {

@@ -87,9 +87,10 @@ std::vector<std::string> station_table(const std::vector<SlotStatus>& slots,
                                        size_t columns, size_t rows) {
   std::vector<std::string> out;
   if (rows == 0 || columns == 0) return out;
-  out.push_back(clip("qflash station  " + image + "  |  good " + std::to_string(counts.good) +
-                         "  failed " + std::to_string(counts.failed) + "  refused " +
-                         std::to_string(counts.refused),
+  // The counts first: on a narrow terminal the image name is what is clipped.
+  out.push_back(clip("good " + std::to_string(counts.good) + "  failed " +
+                         std::to_string(counts.failed) + "  refused " +
+                         std::to_string(counts.refused) + "  |  " + image,
                      columns));
   size_t label_w = 4, drive_w = 5;
   for (const auto& s : slots) {
