@@ -162,6 +162,8 @@ TEST(StationMode, ThreeDrivesInsertedAtDifferentTimesEachExactAndLogged) {
   Station station(dir, img + " --slot " + quote(dir / "*.drive") + " --slot-names " +
                            quote(dir / "names") + " --events --log " + quote(dir / "log"));
   ASSERT_TRUE(station.saw("\"started\"")) << station.err();
+  const double plugged = std::chrono::duration<double>(
+      std::chrono::system_clock::now().time_since_epoch()).count();
   auto da = std::make_unique<LoopDevice>(a, LoopOptions{.required = true});
   auto dother = std::make_unique<LoopDevice>(other, LoopOptions{.required = true});
   ASSERT_TRUE(eventually([&] { return line_count(dir / "log") == 1; }, 20)) << station.err();
@@ -204,6 +206,11 @@ TEST(StationMode, ThreeDrivesInsertedAtDifferentTimesEachExactAndLogged) {
        "['loop:" + other + "']"},
       {"[e['event'] for e in ev if e.get('slot') == 'loop:" + other + "' and e['event'] != 'ignored']",
        "[]"},
+      // Seen within a second of being plugged in.
+      {"__import__('datetime').datetime.strptime([e['time'] for e in ev if e['event'] == "
+       "'inserted'][0], '%Y-%m-%dT%H:%M:%S.%fZ').replace(tzinfo=__import__('datetime')."
+       "timezone.utc).timestamp() - " + std::to_string(plugged) + " < 1.0",
+       "True"},
       {"sorted(set(tuple(sorted(e.keys())) for e in ev if 'slot' in e))",
        "[('bytes', 'device', 'error', 'eta_seconds', 'event', 'label', 'mb_per_s', 'model', "
        "'percent', 'serial', 'size', 'slot', 'state', 'time', 'total', 'vendor')]"},
@@ -301,6 +308,23 @@ TEST(StationMode, RefusesWithoutSlotAndNeverWritesAMountedDrive) {
   // Still the file system, not the image.
   EXPECT_EQ(run("e2fsck -n -f " + quote(fs_file)).status, 0);
   EXPECT_FALSE(holds_image(dir, fs_file));
+}
+
+TEST(StationMode, WriteJsonReportNamesTheDrive) {
+  if (!loops_available()) GTEST_SKIP() << FaultDisk::unavailable();
+  ScratchDir dir;
+  const std::string img = make_image(dir);
+  const std::string file = make_drive(dir, "d.drive", kImage);
+  LoopDevice drive(file, {.required = true});
+  CommandResult r = run(qflash_mass_bin() + " --yes --json " + img + " " + drive.path() + " " +
+                        quote(dir / "plain.raw"));
+  ASSERT_EQ(r.status, 0) << r.err;
+  EXPECT_EQ(json_query(r.out, "(d['targets'][0]['drive']['name'], d['targets'][0]['drive']['size'], "
+                              "d['targets'][0]['drive']['slot'], sorted(d['targets'][0]['drive']), "
+                              "d['targets'][1]['drive'])"),
+            "('" + drive.path().substr(5) + "', 16777216, 'loop:" + file +
+                "', ['model', 'name', 'serial', 'size', 'slot', 'vendor'], None)");
+  EXPECT_TRUE(holds_image(dir, file));
 }
 
 }  // namespace
