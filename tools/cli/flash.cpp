@@ -155,7 +155,11 @@ int flash(const char* prog, FlashRequest& req) {
 
   // The stop flag of this run: set by SIGINT/SIGTERM, read by the engine.
   std::atomic<bool> stop{false};
-  StopOnSignal on_signal(stop);
+  // SIGUSR1 asks for a status line, as dd does.
+  std::atomic<bool> status{false};
+  StopOnSignal on_signal(stop, [&status](int signal) {
+    if (signal == SIGUSR1) status = true;
+  });
 
   std::vector<WriteTarget> targets;
   std::vector<std::optional<Drive>> drives(req.targets.size());
@@ -167,7 +171,7 @@ int flash(const char* prog, FlashRequest& req) {
   }
 
   const auto t0 = std::chrono::steady_clock::now();
-  Progress progress(req.targets, isatty(STDERR_FILENO), prog);
+  Progress progress(req.targets, isatty(STDERR_FILENO), prog, &status);
   req.write.progress = [&progress](const std::vector<TargetProgress>& p) { progress.update(p); };
   req.write.stop = &stop;
   req.write.record_digest = req.verify;

@@ -49,12 +49,14 @@ std::string rate(uint64_t bytes, double seconds) {
   return buf;
 }
 
-Progress::Progress(std::vector<std::string> paths, bool live, const char* prog)
-    : paths_(std::move(paths)), live_(live), prog_(prog),
+Progress::Progress(std::vector<std::string> paths, bool live, const char* prog,
+                   std::atomic<bool>* status)
+    : paths_(std::move(paths)), live_(live), prog_(prog), status_(status),
       start_(std::chrono::steady_clock::now()), drawn_at_(start_) {}
 
 void Progress::update(const std::vector<TargetProgress>& progress) {
   last_ = progress;
+  if (status_ && status_->exchange(false) && prog_) print_lines();
   const auto now = std::chrono::steady_clock::now();
   if (now - drawn_at_ < (live_ ? std::chrono::steady_clock::duration(kRedraw) : kPlainEvery))
     return;

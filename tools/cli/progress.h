@@ -4,6 +4,7 @@
 // CI) it prints plain lines instead, one per running target every 5 s.
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <string>
 #include <vector>
@@ -15,8 +16,10 @@ namespace qflash::cli {
 class Progress {
  public:
   // `live`: draw in place (stderr is a terminal); else plain lines that
-  // start with "PROG: " (none when `prog` is null).
-  Progress(std::vector<std::string> paths, bool live, const char* prog = nullptr);
+  // start with "PROG: " (none when `prog` is null). When `status` (may be
+  // null) is set, the next update prints the plain lines at once and clears it.
+  Progress(std::vector<std::string> paths, bool live, const char* prog = nullptr,
+           std::atomic<bool>* status = nullptr);
 
   // The engine's progress callback; throttled.
   void update(const std::vector<TargetProgress>& progress);
@@ -30,6 +33,7 @@ class Progress {
   std::vector<std::string> paths_;
   bool live_;
   const char* prog_;
+  std::atomic<bool>* status_;
   std::vector<TargetProgress> last_;
   std::vector<double> ended_;  // seconds at which each target ended, 0 while running
   std::chrono::steady_clock::time_point start_, drawn_at_;
