@@ -32,24 +32,28 @@ std::vector<DeviceChange> DeviceMonitor::wait(int timeout_ms) {
   } else {
     ::poll(nullptr, 0, timeout_ms);
   }
-  std::map<std::string, uint64_t> now;
+  std::map<std::string, Medium> now;
   for (const auto& name : list_disks()) {
-    uint64_t sectors = 0;
-    std::ifstream("/sys/class/block/" + name + "/size") >> sectors;
-    if (sectors) now[name] = sectors * 512;
+    Medium m;
+    std::ifstream("/sys/class/block/" + name + "/size") >> m.size;
+    // The disk sequence number changes with every new medium (and loop
+    // file), also one swapped between two looks with the same size.
+    std::ifstream("/sys/class/block/" + name + "/diskseq") >> m.diskseq;
+    m.size *= 512;
+    if (m.size) now[name] = m;
   }
   std::vector<DeviceChange> changes;
-  for (const auto& [name, size] : sizes_) {
+  for (const auto& [name, m] : media_) {
     auto it = now.find(name);
-    // A new size is a new medium: removed, then inserted below.
-    if (it == now.end() || it->second != size) changes.push_back({DeviceChange::Removed, name, 0});
+    // Another medium: removed, then inserted below.
+    if (it == now.end() || it->second != m) changes.push_back({DeviceChange::Removed, name, 0});
   }
-  for (const auto& [name, size] : now) {
-    auto it = sizes_.find(name);
-    if (it == sizes_.end() || it->second != size)
-      changes.push_back({DeviceChange::Inserted, name, size});
+  for (const auto& [name, m] : now) {
+    auto it = media_.find(name);
+    if (it == media_.end() || it->second != m)
+      changes.push_back({DeviceChange::Inserted, name, m.size});
   }
-  sizes_ = std::move(now);
+  media_ = std::move(now);
   return changes;
 }
 

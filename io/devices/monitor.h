@@ -2,7 +2,8 @@
 // (a NETLINK_KOBJECT_UEVENT socket, so no udevd is needed) and also reads
 // the size of every whole disk at least every 250 ms: a device that grows
 // from 0 bytes to a size (a card put into a reader, a loop device given a
-// file) is an insertion, one that shrinks to 0 or vanishes a removal.
+// file) is an insertion, one that shrinks to 0 or vanishes a removal, and a
+// new size or disk sequence number both.
 #pragma once
 
 #include <cstdint>
@@ -34,8 +35,13 @@ class DeviceMonitor {
   bool uevents() const { return sock_.valid(); }
 
  private:
+  struct Medium {
+    uint64_t size = 0;     // bytes
+    uint64_t diskseq = 0;  // 0 where the kernel has none (before 5.15)
+    bool operator==(const Medium&) const = default;
+  };
   Fd sock_;
-  std::map<std::string, uint64_t> sizes_;  // disks with a size, by name
+  std::map<std::string, Medium> media_;  // disks with a size, by name
 };
 
 }  // namespace qflash
