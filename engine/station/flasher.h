@@ -1,14 +1,14 @@
 // Flasher: drives written with one image, each joining whenever it is
 // plugged in and going at its own pace; the one place the station meets the
-// write engine. Shaped like WriteSession (engine/write): add a target, read
-// its progress, get a callback when it is done, stop with the stop flag.
+// write engine and its verification. Shaped like WriteSession
+// (engine/write): add a target, read its progress, get a callback when it
+// is done, stop with the stop flag; then verify it through a descriptor.
 //
 // Until WriteSession lands, each drive gets its own write_image call on its
 // own thread with its own Chain (a Chain is not shared between threads) and
 // a quarter of --memory (at least 16 MiB) for its buffers.
 #pragma once
 
-#include <atomic>
 #include <functional>
 #include <memory>
 #include <string>
@@ -41,6 +41,15 @@ class Flasher {
   size_t add(WriteTarget target);
   // Thread-safe: bytes of target `id` written so far.
   TargetProgress progress(size_t id) const;
+
+  // After target `id` is done and good: reads it back through `fd` (a
+  // read-only descriptor of the same device, not reopened by name) and
+  // compares with what was written. Blocking; thread-safe. An error says
+  // why not equal: different bytes (ErrorKind::Target, naming the offset),
+  // I/O, or ErrorKind::Interrupted once `options.stop` is set. `progress`
+  // (may be empty) is told the bytes checked so far.
+  Status verify(size_t id, int fd, const std::string& name,
+                const std::function<void(uint64_t)>& progress) const;
 
  private:
   struct Impl;

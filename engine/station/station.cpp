@@ -12,7 +12,6 @@
 
 #include "engine/station/flasher.h"
 #include "engine/station/slots.h"
-#include "engine/write/verify.h"
 #include "io/devices/monitor.h"
 #include "io/target.h"
 
@@ -61,7 +60,6 @@ struct Job {
   std::thread verifier;
   std::atomic<bool> verify_over{false};
   Status verify_status;
-  std::optional<WrittenPiece> mismatch;
 };
 
 struct Station::Impl {
@@ -218,11 +216,8 @@ struct Station::Impl {
     }
     set(job.slot, SlotState::Verifying, "verifying");
     job.verifier = std::thread([this, &job] {
-      const std::string by_fd = "/proc/self/fd/" + std::to_string(job.check.get());
-      auto v = verify_target(by_fd, job.written.pieces, stop,
-                             [&job](uint64_t n) { job.verified = n; });
-      if (!v) job.verify_status = v.take_error();
-      else job.mismatch = v->mismatch;
+      job.verify_status = flasher->verify(job.flash_id, job.check.get(), job.drive.path,
+                                          [&job](uint64_t n) { job.verified = n; });
       job.verify_over = true;
     });
   }
@@ -241,13 +236,7 @@ struct Station::Impl {
       const bool cut = job.verify_status.error().kind == ErrorKind::Interrupted;
       result = cut ? "interrupted" : "failed";
       verify = cut ? "skipped" : "failed";
-      error = "verify " + job.drive.path + ": " + job.verify_status.error().message;
-    } else if (verified && job.mismatch) {
-      result = "failed";
-      verify = "failed";
-      error = "verify: " + job.drive.path + " differs from the image in the " +
-              std::to_string(job.mismatch->length) + " bytes at offset " +
-              std::to_string(job.mismatch->offset);
+      error = job.verify_status.error().message;
     } else if (::fsync(job.check.get()) != 0) {
       // The writer flushed already; this flush also covers the drive's
       // cache after the read-back, and a drive that vanished says so here.
@@ -308,7 +297,6 @@ Result<std::unique_ptr<Station>> Station::create(StationConfig config) {
     return usage("station mode writes only drives in the slots given with --slot");
   auto impl = std::make_unique<Impl>();
   Impl* raw = impl.get();
-  config.write.record_digest = config.verify;
   QF_ASSIGN(impl->flasher,
             Flasher::create(config.image, config.source, config.write,
                             [raw](size_t id, TargetResult result) {

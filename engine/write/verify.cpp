@@ -59,8 +59,7 @@ class Window {
 };
 
 Result<VerifyResult> verify_with(const std::string& path, std::span<const WrittenPiece> sorted,
-                                 const std::atomic<bool>* stop, bool direct,
-                                 const std::function<void(uint64_t)>& progress) {
+                                 const std::atomic<bool>* stop, bool direct) {
   Fd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC | (direct ? O_DIRECT : 0)));
   if (!fd.valid()) return io_error("open " + path + " to verify", errno);
   // Without O_DIRECT, drop the cached pages (clean after the writer's
@@ -68,7 +67,6 @@ Result<VerifyResult> verify_with(const std::string& path, std::span<const Writte
   if (!direct) ::posix_fadvise(fd.get(), 0, 0, POSIX_FADV_DONTNEED);
   Window window(fd, path, direct);
   VerifyResult result;
-  uint64_t checked = 0;
   for (const auto& piece : sorted) {
     if (stop && stop->load()) return Error{ErrorKind::Interrupted, "verify " + path + ": interrupted"};
     uint32_t crc = 0;
@@ -85,8 +83,6 @@ Result<VerifyResult> verify_with(const std::string& path, std::span<const Writte
       result.mismatch = piece;
       break;
     }
-    checked += piece.length;
-    if (progress) progress(checked);
   }
   return result;
 }
@@ -94,14 +90,13 @@ Result<VerifyResult> verify_with(const std::string& path, std::span<const Writte
 }  // namespace
 
 Result<VerifyResult> verify_target(const std::string& path, std::span<const WrittenPiece> pieces,
-                                   const std::atomic<bool>* stop,
-                                   const std::function<void(uint64_t)>& progress) {
+                                   const std::atomic<bool>* stop) {
   std::vector<WrittenPiece> sorted(pieces.begin(), pieces.end());
   std::sort(sorted.begin(), sorted.end(),
             [](const WrittenPiece& a, const WrittenPiece& b) { return a.offset < b.offset; });
-  auto result = verify_with(path, sorted, stop, true, progress);
+  auto result = verify_with(path, sorted, stop, true);
   // tmpfs refuses O_DIRECT at open, some stacked file systems only at read.
-  if (!result && result.error().err == EINVAL) return verify_with(path, sorted, stop, false, progress);
+  if (!result && result.error().err == EINVAL) return verify_with(path, sorted, stop, false);
   return result;
 }
 

@@ -5,7 +5,6 @@
 #pragma once
 
 #include <atomic>
-#include <functional>
 #include <optional>
 #include <span>
 #include <string>
@@ -21,9 +20,7 @@ struct VerifyResult {
 
 // I/O errors reading `path` come back as errors; differing bytes as a
 // mismatch. `stop` (may be null) interrupts with ErrorKind::Interrupted.
-// `progress` (may be empty) is told the bytes checked so far, after each piece.
 Result<VerifyResult> verify_target(const std::string& path, std::span<const WrittenPiece> pieces,
-                                   const std::atomic<bool>* stop = nullptr,
-                                   const std::function<void(uint64_t)>& progress = {});
+                                   const std::atomic<bool>* stop = nullptr);
 
 }  // namespace qflash
