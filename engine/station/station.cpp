@@ -75,6 +75,7 @@ struct Station::Impl {
   StationCounts counts;
 
   std::vector<std::unique_ptr<Job>> jobs;            // busy drives
+  std::vector<std::string> waiting;  // drives plugged into a slot not yet free
   std::mutex done_mutex;
   std::deque<std::pair<size_t, TargetResult>> written;  // from the writer threads
 
@@ -147,7 +148,13 @@ struct Station::Impl {
     {
       std::lock_guard lock(mutex);
       index = slot_index(drive);
-      if (slots[index].state != SlotState::Empty) return;  // the slot's drive is still in it
+      // The drive pulled from this slot is still being recorded: this one
+      // is taken once the slot is free.
+      if (slots[index].state != SlotState::Empty) {
+        if (std::find(waiting.begin(), waiting.end(), name) == waiting.end())
+          waiting.push_back(name);
+        return;
+      }
       slots[index].drive = drive;
       slots[index].done = slots[index].seconds = 0;
       slots[index].total = flasher->virtual_size();
@@ -178,7 +185,15 @@ struct Station::Impl {
     jobs.push_back(std::move(job));
   }
 
+  // Drives that waited for their slot, tried again.
+  void retry_waiting() {
+    std::vector<std::string> names;
+    names.swap(waiting);
+    for (const auto& name : names) inserted(name);
+  }
+
   void removed(const std::string& name) {
+    std::erase(waiting, name);
     for (auto& job : jobs)
       if (job->drive.name == name) job->pulled = true;
     for (size_t i = 0; i < slots.size(); ++i) {
@@ -323,6 +338,7 @@ Status Station::run(const StationCallbacks& callbacks) {
     }
     s.collect_written();
     s.collect_verified();
+    if (!s.waiting.empty() && !stop.load()) s.retry_waiting();
     s.refresh();
     if (callbacks.on_tick) callbacks.on_tick();
   }
