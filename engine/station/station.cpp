@@ -13,6 +13,7 @@
 #include "engine/station/flasher.h"
 #include "engine/station/slots.h"
 #include "io/devices/monitor.h"
+#include "io/http/url.h"
 #include "io/target.h"
 
 namespace qflash {
@@ -114,7 +115,7 @@ struct Station::Impl {
     r.slot = slots[slot].slot;
     r.label = slots[slot].label;
     r.drive = drive;
-    r.image = config.image;
+    r.image = redact_url(config.image);  // a record never carries credentials
     r.bytes = bytes;
     r.seconds = seconds;
     r.result = result;
