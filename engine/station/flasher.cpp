@@ -42,6 +42,9 @@ struct Flasher::Impl {
         result = std::move(report->targets.front());
         if (result.status && result.bytes < length && report->interrupted)
           result.status = Error{ErrorKind::Interrupted, result.path + ": interrupted"};
+        // An image changed while being read leaves a mix of old and new bytes.
+        if (result.status)
+          if (auto st = chain->check_unchanged(); !st) result.status = st.take_error();
       }
     }
     {

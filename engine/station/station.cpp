@@ -180,6 +180,8 @@ struct Station::Impl {
     // the name: a device re-used under the same name is another drive.
     job->check.reset(::open(("/proc/self/fd/" + std::to_string(target->fd.get())).c_str(),
                             O_RDONLY | O_CLOEXEC));
+    if (!job->check.valid())
+      return refuse("refused", io_error("open " + drive.path + " to read back", errno).message);
     job->started = job->phase_started = Clock::now();
     set(index, SlotState::Writing, "writing");
     job->flash_id = flasher->add({std::move(target).value(), 0, flasher->virtual_size()});
