@@ -86,11 +86,18 @@ int station(const char* prog, StationRequest& req) {
                  prog, title.c_str());
   if (table) write_all(STDERR_FILENO, "\x1b[?1049h\x1b[?25l");  // own screen, no cursor
 
+  // On a terminal the SIGUSR1 status line is shown under the table for a
+  // while: printed, it would be drawn over at once.
+  std::string status_text;
+  Clock::time_point status_until{};
   auto draw = [&] {
     size_t columns, rows;
     terminal_size(columns, rows);
+    const bool with_status = Clock::now() < status_until && rows > 2;
     // Never the last column nor the last row: the terminal would scroll.
-    auto lines = station_table(station.slots(), station.counts(), title, columns - 1, rows - 1);
+    auto lines = station_table(station.slots(), station.counts(), title, columns - 1,
+                               rows - 1 - with_status);
+    if (with_status) lines.push_back(status_text.substr(0, columns - 1));
     std::string out = "\x1b[H";
     for (const auto& line : lines) out += line + "\x1b[K\r\n";
     out += "\x1b[J";
@@ -121,9 +128,17 @@ int station(const char* prog, StationRequest& req) {
   };
   callbacks.on_tick = [&] {
     const auto now = Clock::now();
-    if (status.exchange(false))
-      std::fprintf(stderr, "%s: %s\n", prog, status_line(station.slots(), station.counts()).c_str());
-    if (table && (resized.exchange(false) || now - drawn >= kRedraw)) {
+    bool redraw = resized.exchange(false);
+    if (status.exchange(false)) {
+      status_text = status_line(station.slots(), station.counts());
+      if (table) {
+        status_until = now + std::chrono::seconds(10);
+        redraw = true;
+      } else {
+        std::fprintf(stderr, "%s: %s\n", prog, status_text.c_str());
+      }
+    }
+    if (table && (redraw || now - drawn >= kRedraw)) {
       drawn = now;
       draw();
     }
