@@ -65,7 +65,6 @@ struct Job {
 
 struct Station::Impl {
   StationConfig config;
-  std::unique_ptr<Flasher> flasher;
   DeviceMonitor monitor;
   std::atomic<bool> never{false};
   const std::atomic<bool>* stop = &never;  // config.write.stop, if set
@@ -79,6 +78,8 @@ struct Station::Impl {
   std::vector<std::string> waiting;  // drives plugged into a slot not yet free
   std::mutex done_mutex;
   std::deque<std::pair<size_t, TargetResult>> written;  // from the writer threads
+  // Last, so it goes first: its writer threads end before the queue they fill.
+  std::unique_ptr<Flasher> flasher;
 
   size_t slot_index(const Drive& drive) {
     for (size_t i = 0; i < slots.size(); ++i)
