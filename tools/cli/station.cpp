@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <csignal>
 #include <cstdio>
 #include <cstring>
 #include <fstream>
@@ -60,6 +61,9 @@ int station(const char* prog, StationRequest& req) {
     if (!log.valid()) return fail(prog, io_error("open log " + req.log, errno));
   }
 
+  // A controller that closes the --events pipe must not end the station
+  // mid-write: writes to it fail instead.
+  ::signal(SIGPIPE, SIG_IGN);
   // Signals are taken before any thread starts, so every thread blocks them.
   std::atomic<bool> stop{false}, status{false}, resized{false};
   StopOnSignal on_signal(stop, [&](int signal) { (signal == SIGUSR1 ? status : resized) = true; });
