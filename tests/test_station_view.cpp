@@ -23,6 +23,10 @@ TEST(StationSlots, NamesFromSysfsPaths) {
                       "target6:0:0/6:0:0:0/block/sdb",
                       "sdb", ""),
             "usb-1-1.3");
+  EXPECT_EQ(slot_name("/sys/devices/pci0000:00/0000:00:14.0/usb2/2-4/2-4:1.0/host9/"
+                      "target9:0:0/9:0:0:2/block/sdf",
+                      "sdf", ""),
+            "usb-2-4:2");
   EXPECT_EQ(slot_name("/sys/devices/pci0000:00/0000:00:1f.2/ata3/host2/target2:0:0/2:0:0:0/block/sdc",
                       "sdc", ""),
             "ata-3");

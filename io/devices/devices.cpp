@@ -113,19 +113,23 @@ std::string slot_name(const std::string& sysfs_path, const std::string& name,
   static const std::regex ata_port(R"(ata(\d+))");
   static const std::regex scsi_target(R"(target(\d+):(\d+):\d+)");
   static const std::regex pci_function(R"([0-9a-f]{4}:[0-9a-f]{2}:[0-9a-f]{2}\.[0-7])");
+  static const std::regex scsi_device(R"(\d+:\d+:\d+:(\d+))");
   if (name.starts_with("loop")) return "loop:" + (backing_file.empty() ? name : backing_file);
   std::vector<std::string> parts;
   for (const auto& part : fs::path(sysfs_path)) parts.push_back(part.string());
   // The innermost of each kind: a hub's port path ends at the stick itself,
   // and a USB stick also shows SCSI hosts below its USB device.
-  std::string usb, ata, scsi, pci;
+  std::string usb, ata, scsi, pci, lun;
   std::smatch m;
   for (const auto& part : parts) {
     if (std::regex_match(part, usb_device)) usb = "usb-" + part;
+    else if (std::regex_match(part, m, scsi_device)) lun = m[1].str();
     else if (std::regex_match(part, m, ata_port)) ata = "ata-" + m[1].str();
     else if (std::regex_match(part, m, scsi_target)) scsi = "scsi-" + m[1].str() + ":" + m[2].str();
     else if (std::regex_match(part, pci_function)) pci = "pci-" + part;
   }
+  // A multi-slot card reader is one USB device with a LUN per card slot.
+  if (!usb.empty() && !lun.empty() && lun != "0") usb += ":" + lun;
   for (const std::string* s : {&usb, &ata, &scsi, &pci})
     if (!s->empty()) return *s;
   return "dev:" + name;

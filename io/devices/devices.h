@@ -39,7 +39,8 @@ Result<Drive> drive_for_path(const std::string& path);
 // The slot of a disk from its canonical sysfs path
 // ("/sys/devices/pci0000:00/0000:00:14.0/usb1/1-1/1-1.3/1-1.3:1.0/host6/...")
 // and, for a loop device, its backing file:
-//   "usb-1-1.3"        USB bus 1, hub port path 1.3 (the last USB device on the path)
+//   "usb-1-1.3"        USB bus 1, hub port path 1.3 (the last USB device on the path);
+//   "usb-1-1.3:2"      LUN 2 of it (a card reader with several card slots)
 //   "ata-3"            libata port 3
 //   "scsi-6:0"         SCSI host 6, channel 0 (SAS, other HBAs)
 //   "nvme-0000:03:00.0", "pci-0000:00:02.0"  the PCI function of the controller
