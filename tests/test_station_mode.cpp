@@ -16,6 +16,8 @@
 
 #include <gtest/gtest.h>
 
+#include "io/devices/devices.h"
+#include "io/devices/monitor.h"
 #include "tests/support/fault_disk.h"
 #include "tests/support/loop_device.h"
 #include "tests/support/mass_support.h"
@@ -312,6 +314,32 @@ TEST(StationMode, RefusesWithoutSlotAndNeverWritesAMountedDrive) {
   // Still the file system, not the image.
   EXPECT_EQ(run("e2fsck -n -f " + quote(fs_file)).status, 0);
   EXPECT_FALSE(holds_image(dir, fs_file));
+}
+
+// The library's monitor alone: a loop device given a file is inserted, its
+// detach a removal, each seen within a second; the drive reads back its slot.
+TEST(StationMode, MonitorSeesAttachAndDetachWithinASecond) {
+  if (!loops_available()) GTEST_SKIP() << FaultDisk::unavailable();
+  ScratchDir dir;
+  const std::string file = make_drive(dir, "m.drive", 1u << 20);
+  DeviceMonitor monitor;
+  (void)monitor.wait(0);  // what is there already
+  auto seen = [&](DeviceChange::Kind kind, const std::string& name) {
+    return eventually([&] {
+      for (const auto& c : monitor.wait(100))
+        if (c.kind == kind && c.name == name) return true;
+      return false;
+    }, 1.0);
+  };
+  auto drive = std::make_unique<LoopDevice>(file, LoopOptions{.required = true});
+  const std::string name = drive->path().substr(5);
+  EXPECT_TRUE(seen(DeviceChange::Inserted, name));
+  auto read = read_drive(name);
+  ASSERT_TRUE(read.ok());
+  EXPECT_EQ(read->slot, "loop:" + file);
+  EXPECT_EQ(read->size, 1u << 20);
+  drive.reset();
+  EXPECT_TRUE(seen(DeviceChange::Removed, name));
 }
 
 TEST(StationMode, WriteJsonReportNamesTheDrive) {
