@@ -146,17 +146,23 @@ int flash(const char* prog, FlashRequest& req) {
   if (!req.yes && !confirm_block_devices(prog, devices, run.image, chain->size()))
     return refuse(Error{ErrorKind::Target, "block devices not confirmed; nothing written"});
 
-  StopOnSignal on_signal(stop);
+  // SIGUSR1 asks for a status line, as dd does.
+  std::atomic<bool> status{false};
+  StopOnSignal on_signal(stop, [&status](int signal) {
+    if (signal == SIGUSR1) status = true;
+  });
 
   std::vector<WriteTarget> targets;
+  std::vector<std::optional<Drive>> drives(req.targets.size());
   for (size_t i = 0; i < req.targets.size(); ++i) {
+    if (auto d = drive_for_path(req.targets[i])) drives[i] = std::move(d).value();
     auto t = open_target(req.targets[i], ranges[i].second, {.allow_block_device = true});
     if (!t) return refuse(t.error());
     targets.push_back({std::move(t).value(), ranges[i].first, ranges[i].second});
   }
 
   const auto t0 = std::chrono::steady_clock::now();
-  Progress progress(req.targets, isatty(STDERR_FILENO));
+  Progress progress(req.targets, isatty(STDERR_FILENO), prog, &status);
   // With --partition each target's range comes at its own time in the one
   // pass, so its time is its own: from the last progress report before its
   // first byte to the first report that has all of them (reports come every
@@ -190,6 +196,7 @@ int flash(const char* prog, FlashRequest& req) {
     if (!req.partitions.numbers.empty() && r.status && ended[i] >= 0)
       t.seconds = ended[i] - began[i];
     if (r.sha256) t.sha256 = Sha256::hex(*r.sha256);
+    t.drive = drives[i];
     if (!r.status) {
       t.status = "failed";
       t.error = r.status.error().message;

@@ -11,21 +11,26 @@ namespace qflash::cli {
 namespace {
 
 constexpr auto kRedraw = std::chrono::milliseconds(250);
+constexpr auto kPlainEvery = std::chrono::seconds(5);  // a log, not an animation
 constexpr size_t kMaxNameWidth = 32;
 
 std::string line(const std::string& name, size_t width, uint64_t done, uint64_t total,
                  double seconds, bool failed) {
-  std::string text = "  " + name + std::string(width - std::min(width, name.size()), ' ') + "  ";
-  if (failed) return text + "FAILED after " + human_size(done);
+  return "  " + name + std::string(width - std::min(width, name.size()), ' ') + "  " +
+         progress_text(done, total, seconds, failed);
+}
+
+}  // namespace
+
+std::string progress_text(uint64_t done, uint64_t total, double seconds, bool failed) {
+  if (failed) return "FAILED after " + human_size(done);
   const int percent = total ? int(100.0 * double(done) / double(total)) : 100;
-  text += human_size(done) + " / " + human_size(total) + "  " + std::to_string(percent) + "%  " +
-          rate(done, seconds);
+  std::string text = human_size(done) + " / " + human_size(total) + "  " +
+                     std::to_string(percent) + "%  " + rate(done, seconds);
   if (done < total && done > 0 && seconds > 0)
     text += "  ETA " + clock_time(double(total - done) * seconds / double(done));
   return text;
 }
-
-}  // namespace
 
 std::string clock_time(double seconds) {
   const long s = long(seconds + 0.5);
@@ -44,15 +49,31 @@ std::string rate(uint64_t bytes, double seconds) {
   return buf;
 }
 
-Progress::Progress(std::vector<std::string> paths, bool live)
-    : paths_(std::move(paths)), live_(live), start_(std::chrono::steady_clock::now()) {}
+Progress::Progress(std::vector<std::string> paths, bool live, const char* prog,
+                   std::atomic<bool>* status)
+    : paths_(std::move(paths)), live_(live), prog_(prog), status_(status),
+      start_(std::chrono::steady_clock::now()), drawn_at_(start_) {}
 
 void Progress::update(const std::vector<TargetProgress>& progress) {
   last_ = progress;
+  if (status_ && status_->exchange(false) && prog_) print_lines();
   const auto now = std::chrono::steady_clock::now();
-  if (!live_ || now - drawn_at_ < kRedraw) return;
+  if (now - drawn_at_ < (live_ ? std::chrono::steady_clock::duration(kRedraw) : kPlainEvery))
+    return;
   drawn_at_ = now;
-  draw();
+  if (live_) draw();
+  else if (prog_) print_lines();
+}
+
+void Progress::print_lines() {
+  const double seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
+  for (size_t i = 0; i < last_.size() && i < paths_.size(); ++i) {
+    const auto& p = last_[i];
+    if (p.failed || p.done == p.total) continue;  // its end is in the report
+    std::fprintf(stderr, "%s: %s: %s\n", prog_, paths_[i].c_str(),
+                 progress_text(p.done, p.total, seconds, false).c_str());
+  }
 }
 
 void Progress::finish() {

@@ -28,6 +28,14 @@ std::string string_or_null(const std::optional<std::string>& s) {
 
 }  // namespace
 
+std::string drive_json(const std::optional<Drive>& d) {
+  if (!d) return "null";
+  return "{\"name\": \"" + json_escape(d->name) + "\", \"vendor\": \"" + json_escape(d->vendor) +
+         "\", \"model\": \"" + json_escape(d->model) + "\", \"serial\": \"" +
+         json_escape(d->serial) + "\", \"size\": " + std::to_string(d->size) +
+         ", \"slot\": \"" + json_escape(d->slot) + "\"}";
+}
+
 std::string to_json(const RunReport& r) {
   std::string out = "{\n  \"image\": \"" + json_escape(r.image) + "\",\n  \"virtual_size\": " +
                     (r.virtual_size ? std::to_string(*r.virtual_size) : "null") +
@@ -41,7 +49,8 @@ std::string to_json(const RunReport& r) {
            ", \"seconds\": " + number(t.seconds, 6) + ", \"mb_per_s\": " + mb_per_s(t.bytes, t.seconds) +
            ", \"status\": \"" + t.status + "\", \"error\": " + string_or_null(t.error) +
            ", \"verified\": " + (t.verified ? (*t.verified ? "true" : "false") : "null") +
-           ", \"sha256\": " + string_or_null(t.sha256) + "}";
+           ", \"sha256\": " + string_or_null(t.sha256) +
+           ", \"drive\": " + drive_json(t.drive) + "}";
     bytes += t.bytes;
     ok += t.status == "ok";
     failed += t.status == "failed";

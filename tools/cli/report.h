@@ -8,6 +8,8 @@
 #include <string>
 #include <vector>
 
+#include "io/devices/devices.h"
+
 namespace qflash::cli {
 
 struct TargetOutcome {
@@ -18,7 +20,12 @@ struct TargetOutcome {
   std::optional<std::string> error;
   std::optional<bool> verified;  // empty: not verified
   std::optional<std::string> sha256;  // of the bytes written, hex; when it completed
+  std::optional<Drive> drive;    // identity of a block device target
 };
+
+// {"name": .., "vendor": .., "model": .., "serial": .., "size": .., "slot": ..}
+// of a drive, or null; strings empty when sysfs has nothing.
+std::string drive_json(const std::optional<Drive>& drive);
 
 struct RunReport {
   std::string image;

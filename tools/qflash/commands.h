@@ -8,6 +8,7 @@ int cmd_info(int argc, char** argv);
 int cmd_map(int argc, char** argv);
 int cmd_partitions(int argc, char** argv);
 int cmd_read(int argc, char** argv);
+int cmd_station(int argc, char** argv);
 int cmd_write(int argc, char** argv);
 
 }  // namespace qflash::cli

@@ -16,6 +16,7 @@ const char kUsage[] =
     "  read IMAGE          raw bytes of the virtual disk to stdout\n"
     "  write IMAGE TARGET  write the virtual disk onto a file or block device\n"
     "  partitions IMAGE    the MBR or GPT partition table of the virtual disk\n"
+    "  station IMAGE       flash every drive plugged into the allowed --slot(s)\n"
     "\n"
     "IMAGE is a path or an http(s):// URL. 'qflash COMMAND --help' for the\n"
     "options of a command; 'qflash --version' (-V) for the version. Exit status: 0 success, 1 bad usage or bad image\n"
@@ -43,7 +44,7 @@ int main(int argc, char** argv) {
     int (*run)(int, char**);
   } const commands[] = {
       {"info", cmd_info}, {"map", cmd_map}, {"read", cmd_read}, {"write", cmd_write},
-      {"partitions", cmd_partitions}};
+      {"partitions", cmd_partitions}, {"station", cmd_station}};
   for (const auto& c : commands)
     if (cmd == c.name) return c.run(argc - 1, argv + 1);
   std::fprintf(stderr, "qflash: unknown command '%s'\n%s", cmd.c_str(), kUsage);
