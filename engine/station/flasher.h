@@ -1,12 +1,9 @@
 // Flasher: drives written with one image, each joining whenever it is
 // plugged in and going at its own pace; the one place the station meets the
-// write engine and its verification. Shaped like WriteSession
-// (engine/write): add a target, read its progress, get a callback when it
-// is done, stop with the stop flag; then verify it through a descriptor.
-//
-// Until WriteSession lands, each drive gets its own write_image call on its
-// own thread with its own Chain (a Chain is not shared between threads) and
-// a quarter of --memory (at least 16 MiB) for its buffers.
+// write engine and its verification. One WriteSession (engine/write) runs
+// on a thread of its own for the station's life: the image is read and
+// decoded once for the drives that are close together, a drive that falls
+// behind re-stages its chunks, memory stays within --memory.
 #pragma once
 
 #include <functional>
@@ -20,8 +17,9 @@ namespace qflash {
 
 class Flasher {
  public:
-  // Called once per target, on a writer thread, when it is flushed or has
-  // failed; a target cut short by the stop flag fails as Interrupted.
+  // Called once per target, on the engine's thread (or in add() once the
+  // engine has ended), when it is flushed or has failed; a target cut short
+  // by the stop flag fails as Interrupted.
   using Done = std::function<void(size_t id, TargetResult result)>;
 
   // Opens and validates `image`; nothing is written yet. `options.stop`
@@ -29,15 +27,18 @@ class Flasher {
   static Result<std::unique_ptr<Flasher>> create(const std::string& image,
                                                  const SourceOptions& source,
                                                  const WriteOptions& options, Done on_done);
-  // Stops nothing by itself: waits for every write (set the stop flag first
-  // to cut them short). No callback comes after it returns.
+  // Stops nothing by itself: closes the session and waits for every write
+  // (set the stop flag first to cut them short). No callback comes after it
+  // returns.
   ~Flasher();
   Flasher(const Flasher&) = delete;
   Flasher& operator=(const Flasher&) = delete;
 
   uint64_t virtual_size() const { return size_; }
 
-  // Thread-safe: `target` starts at once from its own beginning. Returns its id.
+  // Thread-safe: `target` joins the running engine from its own beginning.
+  // Returns its id. Once the engine has ended (the image failed, the stop
+  // flag), the target fails at once with that reason, untouched.
   size_t add(WriteTarget target);
   // Thread-safe: bytes of target `id` written so far.
   TargetProgress progress(size_t id) const;

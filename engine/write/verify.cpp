@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <cstdlib>
+#include <functional>
 #include <memory>
 #include <string>
 #include <thread>
@@ -21,7 +22,7 @@ struct FreeDeleter {
 };
 
 Result<Sha256::Digest> digest_with(const Target& target, uint64_t length, const std::atomic<bool>* stop,
-                                   bool direct) {
+                                   bool direct, const std::function<void(uint64_t)>& progress) {
   // A new open file description of the same file, for reading: through
   // /proc/self/fd it is the inode written, whatever the name now points to.
   const std::string self = "/proc/self/fd/" + std::to_string(target.fd.get());
@@ -46,16 +47,18 @@ Result<Sha256::Digest> digest_with(const Target& target, uint64_t length, const 
     const uint64_t use = std::min<uint64_t>(uint64_t(n), length - at);
     sha.update({buf.get(), use});
     at += use;
+    if (progress) progress(at);
   }
   return sha.finish();
 }
 
 }  // namespace
 
-Result<Sha256::Digest> target_sha256(const Target& target, uint64_t length, const std::atomic<bool>* stop) {
-  auto result = digest_with(target, length, stop, true);
+Result<Sha256::Digest> target_sha256(const Target& target, uint64_t length, const std::atomic<bool>* stop,
+                                     const std::function<void(uint64_t)>& progress) {
+  auto result = digest_with(target, length, stop, true, progress);
   // tmpfs refuses O_DIRECT at open, some stacked file systems only at read.
-  if (!result && result.error().err == EINVAL) return digest_with(target, length, stop, false);
+  if (!result && result.error().err == EINVAL) return digest_with(target, length, stop, false, progress);
   return result;
 }
 

@@ -5,6 +5,7 @@
 #pragma once
 
 #include <atomic>
+#include <functional>
 #include <optional>
 #include <vector>
 
@@ -14,9 +15,11 @@ namespace qflash {
 
 // The SHA-256 of bytes [0, length) of `target`. Errors: I/O (named with the
 // path and offset), the target ending early, or ErrorKind::Interrupted when
-// `stop` (may be null) is set.
+// `stop` (may be null) is set. `progress` (may be empty) is told the bytes
+// read so far, every 4 MiB, on the calling thread.
 Result<Sha256::Digest> target_sha256(const Target& target, uint64_t length,
-                                     const std::atomic<bool>* stop = nullptr);
+                                     const std::atomic<bool>* stop = nullptr,
+                                     const std::function<void(uint64_t)>& progress = {});
 
 struct VerifyResult {
   bool checked = false;   // the target was read back (it was complete)

@@ -68,6 +68,8 @@ int station(const char* prog, StationRequest& req) {
   std::atomic<bool> stop{false}, status{false}, resized{false};
   StopOnSignal on_signal(stop, [&](int signal) { (signal == SIGUSR1 ? status : resized) = true; });
   req.config.write.stop = &stop;
+  req.config.source.stop = &stop;
+  req.config.source.cache_bytes = chain_cache_budget(req.config.write.memory);
   const std::string image = redact_url(req.config.image);
   auto created = Station::create(req.config);
   if (!created) return fail(prog, created.error());

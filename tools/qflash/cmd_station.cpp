@@ -33,12 +33,14 @@ const char kHelp[] =
     "      --events          JSON lines on stdout: state changes, progress every second\n"
     "      --log=FILE        append one JSON line per drive to FILE (audit)\n"
     "      --sparse          skip zero regions (pre-zeroed drives)\n"
+    "      --wipe-rest       zero the part of a larger drive past the image\n"
     "      --memory=SIZE     buffer memory (default 256M)\n"
     "      --jobs=N          decompression threads (default: one per CPU)\n"
     "      --queue-depth=N   I/O requests in flight (default 64)\n"
-    "      --header=H        'Name: value' sent with every HTTP request (repeatable)\n"
+    QFLASH_IMAGE_OPTIONS_HELP
     "      --debug           internals to stderr\n"
-    "  -h, --help            this help\n";
+    "  -h, --help            this help\n"
+    "  -V, --version         print the version\n";
 
 // A whole number in [low, high], else an error on stderr.
 bool whole_number(const char* name, const char* text, uint64_t low, uint64_t high,
@@ -61,7 +63,7 @@ int cmd_station(int argc, char** argv) {
   StationRequest req;
   StationConfig& c = req.config;
   std::vector<std::string> pos;
-  std::vector<OptionSpec> options = {
+  std::vector<OptionSpec> options = with_image_options({
       {"slot", true, [&c](const char* v) { c.slots.push_back(v); return true; }},
       {"slot-names", true, [&req](const char* v) { req.slot_names_file = v; return true; }},
       {"count", true,
@@ -94,8 +96,8 @@ int cmd_station(int argc, char** argv) {
          c.write.queue_depth = unsigned(n);
          return true;
        }},
-      header_option("qflash station", c.source),
-  };
+      {"wipe-rest", false, [&c](const char*) { return c.write.wipe_rest = true; }},
+  }, "qflash station", c.source);
   int rc = parse_options(argc, argv, "qflash station", kHelp, options, pos);
   if (rc >= 0) return rc;
   if (pos.size() != 1) {
