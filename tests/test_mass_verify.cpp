@@ -14,6 +14,7 @@ namespace {
 struct Written {
   std::vector<WrittenPiece> pieces;
   uint64_t size = 0;
+  Target target;  // held open: verify reads what was written
 };
 
 // Writes `img` onto `target` through write_image with digests recorded.
@@ -33,7 +34,7 @@ Written write_with_digest(const std::string& img, const std::string& target) {
   uint64_t covered = 0;
   for (const auto& p : report->targets[0].pieces) covered += p.length;
   EXPECT_EQ(covered, chain->size()) << "the pieces cover the whole target";
-  return {report->targets[0].pieces, chain->size()};
+  return {report->targets[0].pieces, chain->size(), std::move(targets[0].target)};
 }
 
 std::string make_image(const ScratchDir& dir) {
@@ -43,8 +44,8 @@ std::string make_image(const ScratchDir& dir) {
   return img;
 }
 
-void expect_mismatch_at(const std::string& target, const Written& w, uint64_t offset) {
-  auto v = verify_target(target, w.pieces);
+void expect_mismatch_at(const Written& w, uint64_t offset) {
+  auto v = verify_target(w.target, w.pieces);
   ASSERT_TRUE(v.ok()) << v.error().message;
   ASSERT_TRUE(v->mismatch.has_value()) << "change at " << offset << " not caught";
   EXPECT_LE(v->mismatch->offset, offset);
@@ -57,20 +58,25 @@ TEST(MassVerify, FileTargetPassesThenCatchesChanges) {
   Written w = write_with_digest(img, target);
   qemu_raw(img, dir / "want.raw");
   ASSERT_EQ(first_difference(dir / "want.raw", target), -1);
-  auto v = verify_target(target, w.pieces);
+  auto v = verify_target(w.target, w.pieces);
   ASSERT_TRUE(v.ok()) << v.error().message;
   EXPECT_FALSE(v->mismatch.has_value());
 
   // A byte in a hole (zero run) and, earlier, one in the data: the first wins.
   flip_byte(target, 15u << 20);
-  expect_mismatch_at(target, w, 15u << 20);
+  expect_mismatch_at(w, 15u << 20);
   flip_byte(target, (9u << 20) + 777);
-  expect_mismatch_at(target, w, (9u << 20) + 777);
+  expect_mismatch_at(w, (9u << 20) + 777);
 
   // A target cut short is caught where it ends.
   write_with_digest(img, target);
   fs::resize_file(target, (20u << 20) + 100);
-  expect_mismatch_at(target, w, (20u << 20) + 100);
+  expect_mismatch_at(w, (20u << 20) + 100);
+
+  // The file the run wrote is read back, not whatever the name means now.
+  fs::rename(target, dir / "moved.raw");
+  write_file(target, read_file(dir / "want.raw"));
+  expect_mismatch_at(w, (20u << 20) + 100);
 }
 
 TEST(MassVerify, BlockDeviceReadWithODirect) {
@@ -80,18 +86,20 @@ TEST(MassVerify, BlockDeviceReadWithODirect) {
   LoopDevice loop(dir / "disk.img", {.required = true});
   ASSERT_FALSE(loop.path().empty());
   Written w = write_with_digest(img, loop.path());
-  auto v = verify_target(loop.path(), w.pieces);
+  auto v = verify_target(w.target, w.pieces);
   ASSERT_TRUE(v.ok()) << v.error().message;
   EXPECT_FALSE(v->mismatch.has_value());
   // Change one byte on the device, past the data.
   flip_byte(loop.path(), 22u << 20);
-  expect_mismatch_at(loop.path(), w, 22u << 20);
+  expect_mismatch_at(w, 22u << 20);
 }
 
-TEST(MassVerify, MissingTargetIsAnError) {
+TEST(MassVerify, ClosedTargetIsAnError) {
   ScratchDir dir;
   std::vector<WrittenPiece> pieces{{0, 4096, 0}};
-  auto v = verify_target(dir / "nothing", pieces);
+  Target closed;
+  closed.path = dir / "nothing";
+  auto v = verify_target(closed, pieces);
   ASSERT_FALSE(v.ok());
   EXPECT_NE(v.error().message.find("nothing"), std::string::npos);
 }

@@ -3,6 +3,7 @@
 // directory (or URL) of the image that names them.
 #include "engine/chain/chain.h"
 
+#include <filesystem>
 #include <set>
 
 #include "engine/qcow2/qcow2_header.h"
@@ -45,15 +46,26 @@ Error in_chain(const std::string& top, Error e) {
 
 }  // namespace
 
-Result<Chain> Chain::open(const std::string& name, const SourceOptions& options) {
+Result<Chain> Chain::open(const std::string& name, const SourceOptions& given) {
+  // A local image may name files in its own directory tree (and --backing-dir).
+  SourceOptions options = given;
+  if (!is_url(name)) {
+    const std::string dir = std::filesystem::path(name).parent_path().string();
+    options.references.dirs.push_back(dir.empty() ? "." : dir);
+  }
   Chain chain;
   std::set<std::string> seen;
   // The image itself must be QCOW2: a file without the magic is refused
   // rather than taken for raw; only backing files may be raw.
   std::string next = name, format = "qcow2", referrer;
   while (true) {
-    auto src = open_source(next, options);
+    auto src = referrer.empty() ? open_source(next, options)
+                                : open_reference(chain.layers_.back()->source(), "backing file",
+                                                 next, options);
     if (!src) {
+      if (!referrer.empty() && src.error().kind == ErrorKind::Usage)  // refused by the policy
+        return chain.layers_.size() > 1 ? in_chain(redact_url(name), src.take_error())
+                                        : src.take_error();
       if (referrer.empty()) return src.take_error();
       return in_chain(redact_url(name),
                       Error{src.error().kind,
@@ -66,18 +78,15 @@ Result<Chain> Chain::open(const std::string& name, const SourceOptions& options)
                      redact_url(next));
     if (chain.layers_.size() == kMaxChainDepth)
       return unsupported(redact_url(name) + ": backing chain is deeper than 64 images");
+    if (!referrer.empty() && format == "qcow2" && !has_qcow2_magic(**src))
+      return in_chain(redact_url(name), corrupt(referrer + ": backing file " + redact_url(next) +
+                                                " is declared qcow2 but is not"));
     auto layer = open_layer(std::move(src).value(), format, options);
     if (!layer)
       return referrer.empty() ? layer.take_error() : in_chain(redact_url(name), layer.take_error());
     referrer = (*layer)->source().name();
     next = (*layer)->backing_name();
     format = (*layer)->backing_format();
-    if (format == "qcow2" && !next.empty()) {
-      auto probe = open_source(next, options);
-      if (probe && !has_qcow2_magic(**probe))
-        return in_chain(redact_url(name), corrupt(referrer + ": backing file " + redact_url(next) +
-                                      " is declared qcow2 but is not"));
-    }
     chain.layers_.push_back(std::move(layer).value());
     if (next.empty()) break;
   }

@@ -58,9 +58,12 @@ class Window {
   uint64_t start_ = 0, filled_ = 0;
 };
 
-Result<VerifyResult> verify_with(const std::string& path, std::span<const WrittenPiece> sorted,
+Result<VerifyResult> verify_with(const Target& target, std::span<const WrittenPiece> sorted,
                                  const std::atomic<bool>* stop, bool direct) {
-  Fd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC | (direct ? O_DIRECT : 0)));
+  const std::string& path = target.path;
+  // The inode the run wrote, through /proc: a name may point elsewhere by now.
+  const std::string self = "/proc/self/fd/" + std::to_string(target.fd.get());
+  Fd fd(::open(self.c_str(), O_RDONLY | O_CLOEXEC | (direct ? O_DIRECT : 0)));
   if (!fd.valid()) return io_error("open " + path + " to verify", errno);
   // Without O_DIRECT, drop the cached pages (clean after the writer's
   // fdatasync) so the read still goes to the store.
@@ -89,14 +92,14 @@ Result<VerifyResult> verify_with(const std::string& path, std::span<const Writte
 
 }  // namespace
 
-Result<VerifyResult> verify_target(const std::string& path, std::span<const WrittenPiece> pieces,
+Result<VerifyResult> verify_target(const Target& target, std::span<const WrittenPiece> pieces,
                                    const std::atomic<bool>* stop) {
   std::vector<WrittenPiece> sorted(pieces.begin(), pieces.end());
   std::sort(sorted.begin(), sorted.end(),
             [](const WrittenPiece& a, const WrittenPiece& b) { return a.offset < b.offset; });
-  auto result = verify_with(path, sorted, stop, true);
+  auto result = verify_with(target, sorted, stop, true);
   // tmpfs refuses O_DIRECT at open, some stacked file systems only at read.
-  if (!result && result.error().err == EINVAL) return verify_with(path, sorted, stop, false);
+  if (!result && result.error().err == EINVAL) return verify_with(target, sorted, stop, false);
   return result;
 }
 

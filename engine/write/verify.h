@@ -1,7 +1,8 @@
 // verify_target: reads a written target back and checks it against the
 // CRC-32 of every piece the writer recorded (WriteOptions::record_digest).
-// Reads bypass the page cache (O_DIRECT, aligned chunks) where the target
-// allows it, so the bytes checked are the ones on the device.
+// It reads the target the run wrote (a descriptor reopened from Target::fd,
+// never the name again), bypassing the page cache (O_DIRECT, aligned chunks)
+// where the target allows it, so the bytes checked are the ones on the device.
 #pragma once
 
 #include <atomic>
@@ -18,9 +19,9 @@ struct VerifyResult {
   std::optional<WrittenPiece> mismatch;
 };
 
-// I/O errors reading `path` come back as errors; differing bytes as a
+// I/O errors reading `target` come back as errors; differing bytes as a
 // mismatch. `stop` (may be null) interrupts with ErrorKind::Interrupted.
-Result<VerifyResult> verify_target(const std::string& path, std::span<const WrittenPiece> pieces,
+Result<VerifyResult> verify_target(const Target& target, std::span<const WrittenPiece> pieces,
                                    const std::atomic<bool>* stop = nullptr);
 
 }  // namespace qflash

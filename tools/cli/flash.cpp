@@ -11,10 +11,10 @@
 
 #include "engine/write/verify.h"
 #include "io/http/url.h"
+#include "io/targets/targets.h"
 #include "tools/cli/cli.h"
 #include "tools/cli/progress.h"
 #include "tools/cli/report.h"
-#include "tools/cli/safety.h"
 #include "tools/cli/signals.h"
 
 namespace qflash::cli {
@@ -37,7 +37,8 @@ bool parse_count(const char* prog, const char* name, const char* text, unsigned 
 
 // Reads every good target back, all at once (one thread per target, as the
 // drives are independent), and marks mismatches as failures.
-void verify_all(RunReport& run, const WriteReport& written, const std::atomic<bool>& stop) {
+void verify_all(RunReport& run, const WriteReport& written, const std::vector<WriteTarget>& targets,
+                const std::atomic<bool>& stop) {
   std::vector<std::thread> threads;
   for (size_t i = 0; i < run.targets.size(); ++i) {
     if (run.targets[i].status != "ok") continue;
@@ -54,7 +55,7 @@ void verify_all(RunReport& run, const WriteReport& written, const std::atomic<bo
         t.verified = false;
         return;
       }
-      auto v = verify_target(t.path, pieces, &stop);
+      auto v = verify_target(targets[i].target, pieces, &stop);
       if (!v) {
         if (v.error().kind == ErrorKind::Interrupted) return;
         t.status = "failed";
@@ -74,6 +75,23 @@ void verify_all(RunReport& run, const WriteReport& written, const std::atomic<bo
   for (auto& t : threads) t.join();
 }
 
+double since(std::chrono::steady_clock::time_point t0) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+}
+
+// The run failed as a whole after bytes reached targets: one line for the
+// cause, the per-target report (text or JSON), exit status 2.
+int failed_after_writing(const char* prog, bool json, RunReport& run, const Error& error,
+                         std::chrono::steady_clock::time_point t0) {
+  run.error = error.message;
+  run.exit_status = kTargetsFailed;
+  run.seconds = since(t0);
+  std::fprintf(stderr, "%s: %s\n", prog, terminal_safe(error.message).c_str());
+  if (json) std::fputs(to_json(run).c_str(), stdout);
+  else print_summary(prog, run);
+  return run.exit_status;
+}
+
 }  // namespace
 
 const char kFlashOptionsHelp[] =
@@ -85,11 +103,14 @@ const char kFlashOptionsHelp[] =
     "      --jobs=N         decompression threads (default: one per CPU)\n"
     "      --queue-depth=N  I/O requests in flight (default 64)\n"
     "      --header=H       'Name: value' sent with every HTTP request (repeatable)\n"
+    "      --backing-dir=DIR  backing and data files may also lie under DIR (repeatable)\n"
+    "      --allow-device-backing  backing and data files may be block devices\n"
+    "      --no-backing     refuse images that name a backing or data file\n"
     "      --debug          internals to stderr\n"
     "  -h, --help           this help\n";
 
 std::vector<OptionSpec> flash_options(FlashRequest& req, const char* prog) {
-  return {
+  return with({
       {"yes", false, [&req](const char*) { return req.yes = true; }},
       {"verify", false, [&req](const char*) { return req.verify = true; }},
       {"json", false, [&req](const char*) { return req.json = true; }},
@@ -113,7 +134,7 @@ std::vector<OptionSpec> flash_options(FlashRequest& req, const char* prog) {
          return parse_count(prog, "queue-depth", arg, 1, 4096, req.write.queue_depth);
        }},
       header_option(prog, req.source),
-  };
+  }, reference_options(prog, req.source));
 }
 
 int flash(const char* prog, FlashRequest& req) {
@@ -141,47 +162,51 @@ int flash(const char* prog, FlashRequest& req) {
     if (!r) return refuse(r.error());
     ranges = std::move(r).value();
   }
-  std::vector<uint64_t> needed;
-  for (const auto& r : ranges) needed.push_back(r.second);
-
-  // Every refusal comes before the question, so nobody confirms in vain.
-  auto checked = check_targets(*chain, req.targets, needed);
-  if (!checked) return refuse(checked.error());
-  std::vector<std::string> devices;
-  for (const auto& t : *checked)
-    if (t.block_device) devices.push_back(t.path);
-  if (!req.yes && !confirm_block_devices(prog, devices))
+  // Every target opened and checked once, by descriptor, before the
+  // question (so nobody confirms in vain); those descriptors are written
+  // and verified, whatever happens to the names meanwhile.
+  std::vector<TargetRequest> requests;
+  for (size_t i = 0; i < req.targets.size(); ++i) requests.push_back({req.targets[i], ranges[i].second});
+  const std::vector<const Source*> files = chain->files();
+  auto opened = open_targets(requests, files);
+  if (!opened) return refuse(opened.error());
+  if (!req.yes && !confirm_block_devices(prog, run.image, chain->size(), *opened))
     return refuse(Error{ErrorKind::Target, "block devices not confirmed; nothing written"});
+  if (auto st = ready_targets(*opened); !st) return refuse(st.error());
 
-  // The stop flag of this run: set by SIGINT/SIGTERM, read by the engine.
+  // The stop flag of this run: set by SIGINT/SIGTERM/SIGHUP, read by the engine.
   std::atomic<bool> stop{false};
   StopOnSignal on_signal(stop);
 
   std::vector<WriteTarget> targets;
-  for (size_t i = 0; i < req.targets.size(); ++i) {
-    auto t = open_target(req.targets[i], ranges[i].second, {.allow_block_device = true});
-    if (!t) return refuse(t.error());
-    targets.push_back({std::move(t).value(), ranges[i].first, ranges[i].second});
-  }
+  for (size_t i = 0; i < req.targets.size(); ++i)
+    targets.push_back({std::move((*opened)[i]), ranges[i].first, ranges[i].second});
 
   const auto t0 = std::chrono::steady_clock::now();
   Progress progress(req.targets, isatty(STDERR_FILENO));
-  req.write.progress = [&progress](const std::vector<TargetProgress>& p) { progress.update(p); };
+  // The last progress seen: how far each target got if the run fails as a
+  // whole (the engine's error carries no byte counts yet).
+  std::vector<TargetProgress> reached;
+  req.write.progress = [&](const std::vector<TargetProgress>& p) {
+    reached = p;
+    progress.update(p);
+  };
   req.write.stop = &stop;
   req.write.record_digest = req.verify;
   auto written = write_image(*chain, targets, req.write);
   progress.finish();
-  // An image changed while being read leaves a mix of old and new bytes.
-  if (written)
-    if (auto st = chain->check_unchanged(); !st) written = st.take_error();
   if (!written) {
-    // The image itself failed mid-way (a corrupt cluster): every target is
-    // incomplete, and the fault is the image's, so the status is 1.
-    for (const auto& path : req.targets)
-      run.targets.push_back({path, 0, 0, "failed", written.error().message, {}});
-    return refuse(written.error());
+    // The image failed mid-way (a corrupt cluster, a source cut short, a
+    // server given up): targets that received bytes hold part of the image.
+    bool any = false;
+    for (size_t i = 0; i < req.targets.size(); ++i) {
+      const uint64_t bytes = i < reached.size() ? reached[i].done : 0;
+      any |= bytes > 0;
+      run.targets.push_back({req.targets[i], bytes, 0, "failed", written.error().message, {}});
+    }
+    if (!any) return refuse(written.error());  // nothing reached any target
+    return failed_after_writing(prog, req.json, run, written.error(), t0);
   }
-
   for (size_t i = 0; i < written->targets.size(); ++i) {
     const TargetResult& r = written->targets[i];
     TargetOutcome t;
@@ -198,16 +223,25 @@ int flash(const char* prog, FlashRequest& req) {
   }
   if (req.verify && !stop) {
     if (isatty(STDERR_FILENO)) std::fprintf(stderr, "%s: verifying\n", prog);
-    verify_all(run, *written, stop);
+    verify_all(run, *written, targets, stop);
+  }
+  // An image changed while being read leaves a mix of old and new bytes.
+  if (auto st = chain->check_unchanged(); !st) {
+    for (auto& t : run.targets)
+      if (t.status != "failed") {
+        t.status = "failed";
+        t.error = st.error().message;
+      }
+    return failed_after_writing(prog, req.json, run, st.error(), t0);
   }
   bool failed = false;
   for (const auto& t : run.targets) failed |= t.status == "failed";
   run.exit_status = written->interrupted || stop ? kInterrupted : failed ? kTargetsFailed : kOk;
-  run.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  run.seconds = since(t0);
 
   if (req.json) {
     for (const auto& t : run.targets)
-      if (t.error) std::fprintf(stderr, "%s: %s\n", prog, t.error->c_str());
+      if (t.error) std::fprintf(stderr, "%s: %s\n", prog, terminal_safe(*t.error).c_str());
     std::fputs(to_json(run).c_str(), stdout);
   } else {
     print_summary(prog, run);

@@ -1,6 +1,7 @@
 #include "tools/cli/options.h"
 
 #include <cstdio>
+#include <filesystem>
 
 #include "io/base/debug.h"
 
@@ -56,6 +57,29 @@ OptionSpec header_option(const char* prog, SourceOptions& into) {
             else into.http_headers.push_back(h);
             return ok;
           }};
+}
+
+std::vector<OptionSpec> with(std::vector<OptionSpec> specs, const std::vector<OptionSpec>& more) {
+  specs.insert(specs.end(), more.begin(), more.end());
+  return specs;
+}
+
+std::vector<OptionSpec> reference_options(const char* prog, SourceOptions& into) {
+  return {
+      {"backing-dir", true,
+       [prog, &into](const char* dir) {
+         std::error_code ec;
+         if (!std::filesystem::is_directory(dir, ec)) {
+           std::fprintf(stderr, "%s: --backing-dir wants a directory, not '%s'\n", prog, dir);
+           return false;
+         }
+         into.references.dirs.push_back(dir);
+         return true;
+       }},
+      {"allow-device-backing", false,
+       [&into](const char*) { return into.references.allow_devices = true; }},
+      {"no-backing", false, [&into](const char*) { return into.references.refuse_all = true; }},
+  };
 }
 
 OptionSpec output_option(const char* prog, bool& json) {

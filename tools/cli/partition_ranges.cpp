@@ -3,6 +3,7 @@
 #include <cstdio>
 
 #include "engine/chain/reader.h"
+#include "tools/cli/cli.h"
 
 namespace qflash::cli {
 
@@ -20,7 +21,7 @@ Result<std::vector<std::pair<uint64_t, uint64_t>>> partition_ranges(const char* 
     return usage("give one partition for all targets or one per target");
   QF_ASSIGN(PartitionTable table, image_partitions(chain, choice.table));
   for (const auto& w : table.warnings)
-    std::fprintf(stderr, "%s: warning: %s: %s\n", prog, chain.name().c_str(), w.c_str());
+    std::fprintf(stderr, "%s: warning: %s\n", prog, terminal_safe(chain.name() + ": " + w).c_str());
   if (table.kind == TableKind::None)
     return usage(chain.name() + ": the virtual disk has no partition table");
   std::vector<std::pair<uint64_t, uint64_t>> ranges;

@@ -45,7 +45,9 @@ std::string rate(uint64_t bytes, double seconds) {
 }
 
 Progress::Progress(std::vector<std::string> paths, bool live)
-    : paths_(std::move(paths)), live_(live), start_(std::chrono::steady_clock::now()) {}
+    : paths_(std::move(paths)), live_(live), start_(std::chrono::steady_clock::now()) {
+  for (auto& p : paths_) p = terminal_safe(p);
+}
 
 void Progress::update(const std::vector<TargetProgress>& progress) {
   last_ = progress;

@@ -1,52 +1,59 @@
 #include "tools/cli/signals.h"
 
 #include <pthread.h>
+#include <signal.h>
 #include <unistd.h>
 
-#include <cstdio>
-#include <ctime>
+#include <mutex>
+#include <thread>
 
 #include "tools/cli/cli.h"
 
 namespace qflash::cli {
 namespace {
 
+// The flag of the run in progress, or null outside a run.
+std::atomic<std::atomic<bool>*> g_stop{nullptr};
+
 sigset_t stop_signals() {
   sigset_t set;
   sigemptyset(&set);
   sigaddset(&set, SIGINT);
   sigaddset(&set, SIGTERM);
+  sigaddset(&set, SIGHUP);
   return set;
+}
+
+void exit_now(const char* why) {
+  (void)!::write(STDERR_FILENO, why, __builtin_strlen(why));
+  ::_exit(kInterrupted);
 }
 
 }  // namespace
 
-StopOnSignal::StopOnSignal(std::atomic<bool>& stop) : stop_(stop) {
-  const sigset_t set = stop_signals();
-  pthread_sigmask(SIG_BLOCK, &set, &old_mask_);
-  watcher_ = std::thread([this, set] {
-    // Polls done_ every 100 ms: simpler than waking the thread with a signal.
-    const timespec tick{0, 100'000'000};
-    while (!done_.load()) {
-      if (sigtimedwait(&set, nullptr, &tick) < 0) continue;
-      if (stop_.exchange(true)) {
-        static const char msg[] = "\ninterrupted again: exiting without waiting\n";
-        (void)!::write(STDERR_FILENO, msg, sizeof msg - 1);
-        ::_exit(kInterrupted);
+void watch_stop_signals() {
+  static std::once_flag once;
+  std::call_once(once, [] {
+    const sigset_t set = stop_signals();
+    pthread_sigmask(SIG_BLOCK, &set, nullptr);
+    // Detached: it lives as long as the process, blocked in sigwait.
+    std::thread([set] {
+      for (;;) {
+        int sig = 0;
+        if (sigwait(&set, &sig) != 0) continue;
+        std::atomic<bool>* stop = g_stop.load();
+        if (!stop) exit_now("\ninterrupted\n");
+        if (stop->exchange(true)) exit_now("\ninterrupted again: exiting without waiting\n");
       }
-    }
+    }).detach();
   });
 }
 
-StopOnSignal::~StopOnSignal() {
-  done_ = true;
-  watcher_.join();
-  // A signal that came after the watcher's last wait would be delivered with
-  // its default action on unblocking; the run is over, so take it here.
-  const sigset_t set = stop_signals();
-  const timespec now{0, 0};
-  while (sigtimedwait(&set, nullptr, &now) > 0) stop_ = true;
-  pthread_sigmask(SIG_SETMASK, &old_mask_, nullptr);
+StopOnSignal::StopOnSignal(std::atomic<bool>& stop) {
+  watch_stop_signals();  // a no-op when main did it, as it should
+  g_stop = &stop;
 }
+
+StopOnSignal::~StopOnSignal() { g_stop = nullptr; }
 
 }  // namespace qflash::cli

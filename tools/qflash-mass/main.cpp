@@ -7,9 +7,12 @@
 #include "tools/cli/cli.h"
 #include "tools/cli/flash.h"
 #include "tools/cli/options.h"
+#include "tools/cli/signals.h"
 
 int main(int argc, char** argv) {
   using namespace qflash::cli;
+  // Before any thread exists, so that none can be killed by SIGINT/SIGTERM.
+  watch_stop_signals();
   const std::string help = std::string(
       "Usage: qflash-mass [options] [--partition N] IMAGE TARGET...\n"
       "Writes the virtual disk of IMAGE onto every TARGET at once (regular files\n"

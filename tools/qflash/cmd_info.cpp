@@ -13,10 +13,12 @@ namespace {
 
 const char kHelp[] =
     "Usage: qflash info IMAGE [--output=human|json] [--header=H]... [--debug]\n"
+    "                   [--backing-dir=DIR]... [--allow-device-backing] [--no-backing]\n"
     "Prints the format, version, virtual size, cluster size, compression,\n"
     "features and the whole backing chain of IMAGE.\n"
     "IMAGE may be an http(s):// URL; --header 'Name: value' is sent with every\n"
-    "request (repeatable).\n";
+    "request (repeatable). The chain is opened under the backing policy of\n"
+    "'qflash write' (--backing-dir, --allow-device-backing, --no-backing).\n";
 
 std::vector<std::string> features(const Qcow2Header& h) {
   std::vector<std::string> f;
@@ -32,7 +34,7 @@ std::vector<std::string> features(const Qcow2Header& h) {
 
 void print_human(const Chain& chain) {
   const Layer& top = chain.layer(0);
-  std::printf("image: %s\n", chain.name().c_str());
+  std::printf("image: %s\n", terminal_safe(chain.name()).c_str());
   const Qcow2Header* h = qcow2_header_of(top);
   std::printf("format: %s", top.format());
   if (h) std::printf(" (version %u)", h->version);
@@ -45,13 +47,13 @@ void print_human(const Chain& chain) {
     std::string f;
     for (const auto& s : features(*h)) f += (f.empty() ? "" : ", ") + s;
     std::printf("features: %s\n", f.empty() ? "none" : f.c_str());
-    if (h->data_file) std::printf("data file: %s\n", h->data_file->c_str());
+    if (h->data_file) std::printf("data file: %s\n", terminal_safe(*h->data_file).c_str());
     std::printf("snapshots: %u\n", h->nb_snapshots);
   }
   std::printf("backing chain:\n");
   for (size_t d = 0; d < chain.depth(); ++d) {
     const Layer& l = chain.layer(d);
-    std::printf("  %zu  %s (%s, %s)\n", d, l.source().name().c_str(), l.format(),
+    std::printf("  %zu  %s (%s, %s)\n", d, terminal_safe(l.source().name()).c_str(), l.format(),
                 human_size(l.size()).c_str());
   }
 }
@@ -92,8 +94,9 @@ int cmd_info(int argc, char** argv) {
   SourceOptions source;
   std::vector<std::string> pos;
   int rc = parse_options(argc, argv, "qflash info", kHelp,
-                         {output_option("qflash info", json),
-                          header_option("qflash info", source)},
+                         with({output_option("qflash info", json),
+                               header_option("qflash info", source)},
+                              reference_options("qflash info", source)),
                          pos);
   if (rc >= 0) return rc;
   auto chain = open_image_arg(pos, kHelp, source, rc);

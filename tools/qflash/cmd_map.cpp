@@ -15,7 +15,8 @@ const char kHelp[] =
     "{start, length, depth, present, zero, data, offset} with the meaning of\n"
     "'qemu-img map --output=json'.\n"
     "IMAGE may be an http(s):// URL; --header 'Name: value' is sent with every\n"
-    "request (repeatable).\n";
+    "request (repeatable). --backing-dir, --allow-device-backing, --no-backing:\n"
+    "as for 'qflash write'.\n";
 
 }  // namespace
 
@@ -24,8 +25,9 @@ int cmd_map(int argc, char** argv) {
   SourceOptions source;
   std::vector<std::string> pos;
   int rc = parse_options(argc, argv, "qflash map", kHelp,
-                         {output_option("qflash map", json),
-                          header_option("qflash map", source)},
+                         with({output_option("qflash map", json),
+                               header_option("qflash map", source)},
+                              reference_options("qflash map", source)),
                          pos);
   if (rc >= 0) return rc;
   auto chain = open_image_arg(pos, kHelp, source, rc);
@@ -38,7 +40,12 @@ int cmd_map(int argc, char** argv) {
   }
   std::string text;
   Status st = map_to_text(*map, chain->name(), text);
-  std::fputs(text.c_str(), stdout);
+  // Line by line: file names in it come from images.
+  for (size_t at = 0, end; at < text.size(); at = end + 1) {
+    end = text.find('\n', at);
+    if (end == std::string::npos) end = text.size();
+    std::printf("%s\n", terminal_safe(std::string_view(text).substr(at, end - at)).c_str());
+  }
   std::fflush(stdout);
   return st ? kOk : fail("qflash", st.error());
 }

@@ -16,12 +16,13 @@ const char kHelp[] =
     "and last sector, size, type, name and unique GUID (MBR: the Linux PARTUUID).\n"
     "A disk without a partition table says so and exits 0.\n"
     "  --sector-size  logical sector size of an MBR disk (default 512; GPT: detected)\n"
-    "  --header H     'Name: value' sent with every HTTP request (repeatable)\n";
+    "  --header H     'Name: value' sent with every HTTP request (repeatable)\n"
+    "  --backing-dir, --allow-device-backing, --no-backing: as for 'qflash write'\n";
 
 std::string type_text(const Partition& p) { return p.type_name.empty() ? p.type : p.type_name; }
 
 void print_human(const Chain& chain, const PartitionTable& t) {
-  std::printf("%s: %s (%llu bytes), ", chain.name().c_str(), human_size(chain.size()).c_str(),
+  std::printf("%s: %s (%llu bytes), ", terminal_safe(chain.name()).c_str(), human_size(chain.size()).c_str(),
               static_cast<unsigned long long>(chain.size()));
   if (t.kind == TableKind::None) {
     std::printf("no partition table\n");
@@ -60,7 +61,7 @@ void print_human(const Chain& chain, const PartitionTable& t) {
       if (c + 1 < r.size()) line += "  ";
     }
     line.erase(line.find_last_not_of(' ') + 1);
-    std::printf("%s\n", line.c_str());
+    std::printf("%s\n", terminal_safe(line).c_str());
   }
 }
 
@@ -99,12 +100,13 @@ int cmd_partitions(int argc, char** argv) {
   SourceOptions source;
   std::vector<std::string> pos;
   int rc = parse_options(argc, argv, "qflash partitions", kHelp,
-                         {output_option("qflash partitions", json),
+                         with({output_option("qflash partitions", json),
                           {"sector-size", true,
                            [&](const char* v) {
                              return parse_sector_size("qflash partitions", v, options.sector_size);
                            }},
                           header_option("qflash partitions", source)},
+                              reference_options("qflash partitions", source)),
                          pos);
   if (rc >= 0) return rc;
   auto chain = open_image_arg(pos, kHelp, source, rc);
@@ -112,7 +114,7 @@ int cmd_partitions(int argc, char** argv) {
   auto table = image_partitions(*chain, options);
   if (!table) return fail("qflash", table.error());
   for (const auto& w : table->warnings)
-    std::fprintf(stderr, "qflash: warning: %s: %s\n", chain->name().c_str(), w.c_str());
+    std::fprintf(stderr, "qflash: warning: %s\n", terminal_safe(chain->name() + ": " + w).c_str());
   json ? print_json(*chain, *table) : print_human(*chain, *table);
   return kOk;
 }

@@ -16,7 +16,8 @@ const char kHelp[] =
     "Writes LENGTH bytes of the virtual disk from OFFSET to stdout (default:\n"
     "the whole disk). Sizes take K, M, G, T suffixes (powers of 1024).\n"
     "IMAGE may be an http(s):// URL; --header 'Name: value' is sent with every\n"
-    "request (repeatable).\n";
+    "request (repeatable). --backing-dir, --allow-device-backing, --no-backing:\n"
+    "as for 'qflash write'.\n";
 
 }  // namespace
 
@@ -33,9 +34,10 @@ int cmd_read(int argc, char** argv) {
   SourceOptions source;
   std::vector<std::string> pos;
   int rc = parse_options(argc, argv, "qflash read", kHelp,
-                         {{"offset", true, size_opt(offset)},
-                          {"length", true, size_opt(length)},
-                          header_option("qflash read", source)},
+                         with({{"offset", true, size_opt(offset)},
+                               {"length", true, size_opt(length)},
+                               header_option("qflash read", source)},
+                              reference_options("qflash read", source)),
                          pos);
   if (rc >= 0) return rc;
   auto chain = open_image_arg(pos, kHelp, source, rc);

@@ -3,6 +3,7 @@
 #include <cstring>
 #include <string>
 
+#include "tools/cli/signals.h"
 #include "tools/qflash/commands.h"
 
 namespace {
@@ -25,6 +26,8 @@ const char kUsage[] =
 
 int main(int argc, char** argv) {
   using namespace qflash::cli;
+  // Before any thread exists, so that none can be killed by SIGINT/SIGTERM.
+  watch_stop_signals();
   if (argc < 2) {
     std::fputs(kUsage, stderr);
     return 1;
