@@ -138,10 +138,30 @@ bool part_of_image(std::span<const Source* const> files, dev_t dev, ino_t ino) {
   return false;
 }
 
+bool overlap(const Target& a, const Target& b) {
+  if (a.block_device != b.block_device) return false;
+  const bool a_new = !a.new_name.empty(), b_new = !b.new_name.empty();
+  if (a_new != b_new) return false;
+  if (a_new) return a.dev == b.dev && a.ino == b.ino && a.new_name == b.new_name;
+  if (!a.block_device) return a.dev == b.dev && a.ino == b.ino;
+  // The same device, or a disk and one of its partitions.
+  return a.dev == b.dev || whole_disk(a.dev) == b.dev || whole_disk(b.dev) == a.dev;
+}
+
+// Refused if `t` (identity filled in, nothing opened for writing yet: a
+// device opened twice would refuse itself as busy) overlaps an earlier one.
+Status distinct(const Target& t, std::span<const Target> earlier) {
+  for (const auto& seen : earlier)
+    if (overlap(t, seen)) return refuse(t.path, "it is the same device or file as " + seen.path);
+  return {};
+}
+
 Result<Target> open_block_device(Target t, const struct stat& st, uint64_t needed,
-                                 std::span<const Source* const> files, const Fd& path_fd) {
+                                 std::span<const Source* const> files, const Fd& path_fd,
+                                 std::span<const Target> earlier) {
   t.block_device = true;
   t.dev = st.st_rdev;
+  QF_TRY(distinct(t, earlier));
   if (part_of_image(files, st.st_rdev, 0)) return refuse(t.path, "it is the image being read");
   if (const std::string backing = sysfs_attribute(sysfs_dir(st.st_rdev) / "loop" / "backing_file");
       !backing.empty()) {
@@ -170,7 +190,7 @@ Result<Target> open_block_device(Target t, const struct stat& st, uint64_t neede
   return t;
 }
 
-Result<Target> open_new_file(Target t) {
+Result<Target> open_new_file(Target t, std::span<const Target> earlier) {
   struct stat lst;
   if (::lstat(t.path.c_str(), &lst) == 0 && S_ISLNK(lst.st_mode)) {
     std::error_code ec;
@@ -189,21 +209,24 @@ Result<Target> open_new_file(Target t) {
   if (::fstat(t.new_dir.get(), &dst) < 0) return io_error("stat " + dir, errno);
   t.dev = dst.st_dev;  // the directory's identity until the file exists:
   t.ino = dst.st_ino;  // two new targets overlap if they name the same entry
+  QF_TRY(distinct(t, earlier));
   return t;
 }
 
-Result<Target> open_one(const TargetRequest& request, std::span<const Source* const> files) {
+Result<Target> open_one(const TargetRequest& request, std::span<const Source* const> files,
+                        std::span<const Target> earlier) {
   Target t;
   t.path = request.path;
   t.size = request.needed;
   Fd path_fd(::open(t.path.c_str(), O_PATH | O_CLOEXEC));
   if (!path_fd.valid()) {
-    if (errno == ENOENT) return open_new_file(std::move(t));
+    if (errno == ENOENT) return open_new_file(std::move(t), earlier);
     return io_error("open " + t.path, errno);
   }
   struct stat st;
   if (::fstat(path_fd.get(), &st) < 0) return io_error("stat " + t.path, errno);
-  if (S_ISBLK(st.st_mode)) return open_block_device(std::move(t), st, request.needed, files, path_fd);
+  if (S_ISBLK(st.st_mode))
+    return open_block_device(std::move(t), st, request.needed, files, path_fd, earlier);
   if (!S_ISREG(st.st_mode)) return refuse(t.path, "neither a regular file nor a block device");
   if (const std::string pseudo = pseudo_fs(path_fd); !pseudo.empty())
     return refuse(t.path, "it lies on " + pseudo + ", a pseudo file system");
@@ -211,21 +234,12 @@ Result<Target> open_one(const TargetRequest& request, std::span<const Source* co
   t.ino = st.st_ino;
   if (part_of_image(files, st.st_dev, st.st_ino))
     return refuse(t.path, "it is a file of the image being read");
+  QF_TRY(distinct(t, earlier));
   if (auto busy = file_busy(t.path, st.st_dev, st.st_ino); !busy.empty())
     return Error{ErrorKind::Target, busy + "; refusing to write"};
   t.fd.reset(::open(self_fd(path_fd).c_str(), O_WRONLY | O_NOCTTY | O_CLOEXEC));
   if (!t.fd.valid()) return io_error("open " + t.path, errno);
   return t;
-}
-
-bool overlap(const Target& a, const Target& b) {
-  if (a.block_device != b.block_device) return false;
-  const bool a_new = !a.new_name.empty(), b_new = !b.new_name.empty();
-  if (a_new != b_new) return false;
-  if (a_new) return a.dev == b.dev && a.ino == b.ino && a.new_name == b.new_name;
-  if (!a.block_device) return a.dev == b.dev && a.ino == b.ino;
-  // The same device, or a disk and one of its partitions.
-  return a.dev == b.dev || whole_disk(a.dev) == b.dev || whole_disk(b.dev) == a.dev;
 }
 
 // The O_DIRECT twin of an open target, and its alignment.
@@ -266,9 +280,7 @@ Result<std::vector<Target>> open_targets(std::span<const TargetRequest> requests
                                          std::span<const Source* const> image_files) {
   std::vector<Target> out;
   for (const auto& r : requests) {
-    QF_ASSIGN(Target t, open_one(r, image_files));
-    for (const auto& seen : out)
-      if (overlap(t, seen)) return refuse(t.path, "it is the same device or file as " + seen.path);
+    QF_ASSIGN(Target t, open_one(r, image_files, out));
     out.push_back(std::move(t));
   }
   return out;
