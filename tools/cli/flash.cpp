@@ -87,8 +87,11 @@ int failed_after_writing(const char* prog, bool json, RunReport& run, const Erro
   run.exit_status = kTargetsFailed;
   run.seconds = since(t0);
   std::fprintf(stderr, "%s: %s\n", prog, terminal_safe(error.message).c_str());
+  for (const auto& t : run.targets)
+    std::fprintf(stderr, "%s: %s: failed after %s (%llu bytes) reached it\n", prog,
+                 terminal_safe(t.path).c_str(), human_size(t.bytes).c_str(),
+                 static_cast<unsigned long long>(t.bytes));
   if (json) std::fputs(to_json(run).c_str(), stdout);
-  else print_summary(prog, run);
   return run.exit_status;
 }
 
