@@ -541,7 +541,10 @@ Status Engine::run() {
     if (!busy() && !(error_.ok() && !stopping_ && next_ < hi_)) break;
     QF_TRY(loop_once());
   }
-  if (!error_.ok()) return error_;
+  if (!error_.ok()) {
+    report_progress(true);  // how far each target got: the caller reports it
+    return error_;
+  }
   QF_TRY(sync_targets());
   for (size_t t = 0; t < targets_.size(); ++t) {
     if (targets_[t].live()) targets_[t].result->seconds = since(t0_);
