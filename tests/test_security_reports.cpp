@@ -114,7 +114,7 @@ TEST(SecurityReports, FailedAfterWritingSaysHowMuchReachedTheDrive) {
   // One query: python starts slowly on a loaded machine.
   EXPECT_EQ(json_query(r.out, "d['exit_status'], d['targets'][0]['status'], "
                               "d['targets'][0]['bytes'], d['error'] is not None"),
-            "(2, 'failed', " + std::to_string(reached[0]) + ", True)");
+            "2 failed " + std::to_string(reached[0]) + " True");
   // What the report counts is on the target, right.
   const std::vector<uint8_t> got = read_file(target);
   ASSERT_GE(got.size(), 28 * kMiB);
