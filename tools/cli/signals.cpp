@@ -4,6 +4,7 @@
 #include <signal.h>
 #include <unistd.h>
 
+#include <cstdio>
 #include <mutex>
 #include <thread>
 
@@ -24,7 +25,10 @@ sigset_t stop_signals() {
   return set;
 }
 
+// From the watcher thread (not a handler): stdio may be used. A report
+// already printed but still buffered is not lost.
 void exit_now(const char* why) {
+  std::fflush(stdout);
   (void)!::write(STDERR_FILENO, why, __builtin_strlen(why));
   ::_exit(kInterrupted);
 }
