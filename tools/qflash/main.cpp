@@ -19,8 +19,8 @@ const char kUsage[] =
     "  partitions IMAGE    the MBR or GPT partition table of the virtual disk\n"
     "\n"
     "IMAGE is a path or an http(s):// URL. 'qflash COMMAND --help' for the\n"
-    "options of a command. Exit status: 0 success, 1 bad usage or bad image\n"
-    "(nothing written), 2 a target failed, 130 interrupted.\n";
+    "options of a command. Exit status: 0 success, 1 bad usage, bad image or\n"
+    "refused target (nothing written), 2 failed after writing, 130 interrupted.\n";
 
 }  // namespace
 
