@@ -16,8 +16,8 @@ namespace qflash::cli {
 
 enum Exit : int {
   kOk = 0,
-  kBadInput = 1,       // bad usage, bad image, refused target: nothing written
-  kTargetsFailed = 2,  // some targets failed while writing
+  kBadInput = 1,       // refused before writing (usage, image, backing file, target): nothing written
+  kTargetsFailed = 2,  // failed after writing: some targets, or the run after bytes reached them
   kInterrupted = 130,
 };
 
