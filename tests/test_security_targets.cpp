@@ -11,6 +11,7 @@
 
 #include <functional>
 
+#include "io/targets/targets.h"
 #include "tests/support/loop_device.h"
 #include "tests/support/mass_support.h"
 #include "tests/support/support.h"
@@ -174,6 +175,38 @@ TEST_F(SecurityTargets, PseudoFilesDanglingLinksAndDevicesAreRefused) {
   EXPECT_TRUE(untouched(stale));
   EXPECT_FALSE(fs::exists(missing));
   fs::remove(stale);
+}
+
+// The library's two steps (io/targets): a new file is created only by
+// ready_targets, exclusively; one planted at its name meanwhile (a symlink
+// to the image, say) makes the run refused, and files it had already
+// created for other targets are removed again.
+TEST(SecurityTargetsLibrary, NewFilesAreCreatedExclusivelyAfterTheQuestion) {
+  ScratchDir dir;
+  const std::string a = dir / "a.raw", b = dir / "b.raw";
+  const TargetRequest requests[] = {{a, 4096}, {b, 4096}};
+  auto opened = open_targets(requests, {});
+  ASSERT_TRUE(opened.ok()) << opened.error().message;
+  EXPECT_FALSE(fs::exists(a)) << "created before the question";
+  write_file(dir / "image", std::vector<uint8_t>(4096, 0x42));
+  fs::create_symlink(dir / "image", b);
+  Status st = ready_targets(*opened);
+  ASSERT_FALSE(st.ok());
+  EXPECT_NE(st.error().message.find("b.raw: it appeared since it was checked"), std::string::npos)
+      << st.error().message;
+  EXPECT_FALSE(fs::exists(a)) << "a refusal leaves nothing behind";
+  EXPECT_EQ(read_file(dir / "image"), std::vector<uint8_t>(4096, 0x42));
+
+  // Without the plant both are created, held open, and written through.
+  fs::remove(b);
+  opened = open_targets(requests, {});
+  ASSERT_TRUE(opened.ok()) << opened.error().message;
+  ASSERT_TRUE(ready_targets(*opened).ok());
+  for (const auto& t : *opened) {
+    EXPECT_TRUE(t.fd.valid());
+    EXPECT_EQ(::pwrite(t.fd.get(), "x", 1, 0), 1);
+  }
+  EXPECT_EQ(read_file(a), std::vector<uint8_t>{'x'});
 }
 
 }  // namespace
