@@ -111,10 +111,12 @@ TEST(SecurityReports, FailedAfterWritingSaysHowMuchReachedTheDrive) {
   const auto reached = expect_run_failed(r, {img, "guest offset " + std::to_string(31 * kMiB)});
   ASSERT_EQ(reached.size(), 1u);
   EXPECT_GE(reached[0], 28 * kMiB);
-  // One query: python starts slowly on a loaded machine.
-  EXPECT_EQ(json_query(r.out, "d['exit_status'], d['targets'][0]['status'], "
-                              "d['targets'][0]['bytes'], d['error'] is not None"),
-            "2 failed " + std::to_string(reached[0]) + " True");
+  // The report's fields read directly (python starts slowly on a loaded
+  // machine; the JSON is parsed in HostileTargetNameInJsonAndOnTheTerminal).
+  EXPECT_NE(r.out.find("\"bytes\": " + std::to_string(reached[0]) + ","), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("\"status\": \"failed\""), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("\"exit_status\": 2,"), std::string::npos) << r.out;
+  EXPECT_EQ(r.out.find("\"error\": null\n}"), std::string::npos) << "no run error: " << r.out;
   // What the report counts is on the target, right.
   const std::vector<uint8_t> got = read_file(target);
   ASSERT_GE(got.size(), 28 * kMiB);
