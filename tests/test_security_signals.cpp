@@ -13,7 +13,6 @@
 #include "tests/http/servers.h"
 #include "tests/support/child.h"
 #include "tests/support/fault_disk.h"
-#include "tests/support/mass_support.h"
 #include "tests/support/support.h"
 
 namespace qflash::test {
