@@ -8,7 +8,7 @@ cd "$(dirname "$0")/.."
 
 packages=(build-essential cmake ninja-build pkg-config liburing-dev libdeflate-dev libzstd-dev
           libcurl4-openssl-dev libgtest-dev libgmock-dev libbenchmark-dev zlib1g-dev qemu-utils gdisk fdisk
-          util-linux nginx python3 openssl dmsetup zstd fuse3 libfuse3-dev)
+          util-linux nginx python3 openssl dmsetup zstd fuse3 libfuse3-dev e2fsprogs)
 # The fuzz build (tools/test.sh --fuzz) needs clang and libFuzzer's runtime.
 [[ " $* " == *" -DQFLASH_FUZZ=ON "* ]] && packages+=(clang libclang-rt-dev)
 missing=()
