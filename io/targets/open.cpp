@@ -218,6 +218,7 @@ Result<Target> open_one(const TargetRequest& request, std::span<const Source* co
   Target t;
   t.path = request.path;
   t.size = request.needed;
+  if (t.path.empty() || t.path.back() == '/') return refuse("'" + t.path + "'", "not a file name");
   Fd path_fd(::open(t.path.c_str(), O_PATH | O_CLOEXEC));
   if (!path_fd.valid()) {
     if (errno == ENOENT) return open_new_file(std::move(t), earlier);
