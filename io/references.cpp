@@ -70,18 +70,16 @@ Result<SourcePtr> open_reference(const Source& referrer, const std::string& what
       if (inside(real, r)) return true;
     return false;
   };
-  const std::string trees = [&] {
-    std::string t;
-    for (const auto& r : roots) t += (t.empty() ? "" : ", ") + r;
-    return t;
-  }();
-
   const std::string real = real_path(name);
   if (real.empty()) return io_error("open " + name, errno);
-  if (!allowed(real))
+  if (!allowed(real)) {
+    std::string trees;
+    for (const auto& r : roots) trees += (trees.empty() ? "" : ", ") + r;
     return refuse(referrer, what, name,
-                  (real != name ? "(" + real + ") " : std::string()) + "lies outside " + (trees.empty() ? "the allowed directories" : trees) +
+                  (real != name ? "(" + real + ") " : std::string()) + "lies outside " +
+                      (trees.empty() ? "the allowed directories" : trees) +
                       "; pass --backing-dir DIR to allow it");
+  }
   Fd path_fd(::open(real.c_str(), O_PATH | O_NOFOLLOW | O_CLOEXEC));
   if (!path_fd.valid()) return io_error("open " + name, errno);
   struct stat st;
