@@ -32,11 +32,12 @@ TEST_P(SecuritySignals, HttpRunStopsWithReportAndFlushedTarget) {
   must("dd if=/dev/urandom of=" + quote(raw) + " bs=1M count=24 iflag=fullblock status=none");
   must("qemu-img convert -q -f raw -O qcow2 " + quote(raw) + " " + quote(img));
   Nginx nginx(dir, dir / "www");
-  // A slow drive keeps the run (and the HTTP thread) busy when the signal comes.
+  // A slow drive keeps the run (and the HTTP thread) busy when the signal
+  // comes; --memory=8M keeps most of the image out of the writes in flight.
   FaultDisk slow(dir.path(), "slow", 24 * kMiB, {.delay_ms = 60});
   ASSERT_FALSE(slow.path().empty());
   ChildResult r = run_child(
-      qflash_bin() + " write --yes --json " + nginx.url("img.qcow2") + " " + slow.path(),
+      qflash_bin() + " write --yes --json --memory=8M " + nginx.url("img.qcow2") + " " + slow.path(),
       {.act_after = 1.0, .act = [](pid_t pid) { ::kill(pid, GetParam()); }, .timeout = 60});
   ASSERT_FALSE(r.hung);
   ASSERT_EQ(r.status, 130) << "killed outright? " << r.err;
