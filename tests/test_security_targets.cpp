@@ -9,6 +9,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <fstream>
 #include <functional>
 
 #include "io/targets/targets.h"
@@ -149,7 +150,15 @@ TEST_F(SecurityTargets, LoopReattachedDuringThePromptNeverWritesTheOtherFile) {
   std::printf("re-attach during the prompt: %s; qflash exit %d\n",
               reattach.status == 0 ? "accepted by the kernel" : "refused by the kernel (busy)",
               r.status);
-  for (int i = 0; i < 2; ++i) run("losetup -d " + loop + " 2>/dev/null");  // whatever it holds now
+  // Detached only if still ours: once qflash closed it, the kernel may have
+  // detached it and another test attached the number to its own file.
+  const std::string backing = "/sys/block/" + loop.substr(5) + "/loop/backing_file";
+  for (int i = 0; i < 2; ++i) {
+    std::string file;
+    std::getline(std::ifstream(backing), file);
+    if (file != confirmed && file != other) break;
+    run("losetup -d " + loop);
+  }
 }
 
 // Case 7: names that are no drive and no image file.

@@ -175,11 +175,12 @@ int flash(const char* prog, FlashRequest& req) {
   if (!opened) return refuse(opened.error());
   if (!req.yes && !confirm_block_devices(prog, run.image, chain->size(), *opened))
     return refuse(Error{ErrorKind::Target, "block devices not confirmed; nothing written"});
-  if (auto st = ready_targets(*opened); !st) return refuse(st.error());
-
-  // The stop flag of this run: set by SIGINT/SIGTERM/SIGHUP, read by the engine.
+  // The stop flag of this run: set by SIGINT/SIGTERM/SIGHUP, read by the
+  // engine. Armed before any target file is created, so that from then on
+  // a signal gives a report.
   std::atomic<bool> stop{false};
   StopOnSignal on_signal(stop);
+  if (auto st = ready_targets(*opened); !st) return refuse(st.error());
 
   std::vector<WriteTarget> targets;
   for (size_t i = 0; i < req.targets.size(); ++i)
