@@ -9,6 +9,7 @@
 #include <filesystem>
 
 #include "io/base/fd.h"
+#include "io/file_source.h"
 #include "io/source.h"
 
 namespace qflash {
@@ -112,6 +113,10 @@ bool is_url(const std::string& name) {
 Result<SourcePtr> open_file_source(const std::string& path) {
   Fd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
   if (!fd.valid()) return io_error("open " + path, errno);
+  return file_source_over(path, std::move(fd));
+}
+
+Result<SourcePtr> file_source_over(const std::string& path, Fd fd) {
   struct stat st;
   if (::fstat(fd.get(), &st) < 0) return io_error("stat " + path, errno);
   uint64_t size = uint64_t(st.st_size);

@@ -65,6 +65,17 @@ class Source {
 
 using SourcePtr = std::shared_ptr<const Source>;
 
+// Which other files an image may make us open (backing and external data
+// files): an image from elsewhere must not copy station files or disks onto
+// the targets. Defaults are the safe ones; each field is a command-line option.
+struct ReferencePolicy {
+  bool refuse_all = false;    // --no-backing: no backing or data file at all
+  bool allow_devices = false;  // --allow-device-backing: block devices too
+  // Trees where a local image's backing and data files may lie: each
+  // --backing-dir DIR; Chain::open adds the directory of the image it opens.
+  std::vector<std::string> dirs;
+};
+
 // Cache a chain keeps when nobody sets a budget (cf. chain_cache_budget).
 inline constexpr uint64_t kDefaultCacheBytes = 64u << 20;
 
@@ -98,6 +109,8 @@ struct SourceOptions {
   // The decoded size of a stream that cannot say it before its end (raw or
   // gzip/xz/bzip2 on standard input); 0: unknown. Checked against the stream.
   uint64_t image_size = 0;
+  // Which backing and data files an image may name (open_reference).
+  ReferencePolicy references;
 };
 
 // A local file or block device, or an http(s):// URL.
@@ -107,5 +120,15 @@ bool is_url(const std::string& name);
 
 // A local file or block device, opened read-only.
 Result<SourcePtr> open_file_source(const std::string& path);
+
+// A file an image names (`what`: "backing file" or "external data file";
+// `name` already resolved against `referrer`), opened under
+// options.references. An http(s) image opens only URLs; a local image only
+// regular files (block devices with allow_devices) whose real path lies in
+// one of options.references.dirs. FIFOs, sockets and character devices are
+// refused without being opened. A refusal is an ErrorKind::Usage error of
+// one line naming the file and the option that would allow it.
+Result<SourcePtr> open_reference(const Source& referrer, const std::string& what,
+                                 const std::string& name, const SourceOptions& options);
 
 }  // namespace qflash

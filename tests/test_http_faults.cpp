@@ -9,6 +9,7 @@
 
 #include "io/http/http_source.h"
 #include "tests/http/servers.h"
+#include "tests/support/mass_support.h"
 #include "tests/support/support.h"
 
 namespace qflash::test {
@@ -182,10 +183,9 @@ TEST(HttpFaults, ChangedImageFailsTheRun) {
     // A new ETag after the header and tables were read: the data phase sees it.
     FaultyServer server(dir, dir / "www", {"--change-after", "4"});
     auto r = run(qflash_bin() + " write " + server.url("disk.qcow2") + " " + (dir / "got.raw"));
-    EXPECT_EQ(r.status, 1);
-    EXPECT_EQ(r.err, "qflash: " + server.url("disk.qcow2") +
-                         ": image changed on the server during the run (ETag was \"v1\", now "
-                         "\"v2\")\n");
+    expect_run_failed(r, {"qflash: " + server.url("disk.qcow2") +
+                          ": image changed on the server during the run (ETag was \"v1\", now "
+                          "\"v2\")"});
   }
   {
     // A new size is caught too, from the Content-Range of any later answer.

@@ -79,7 +79,9 @@ TEST(HttpNginx, InfoAndMapMatchLocal) {
     EXPECT_EQ(must(qflash_bin() + " map --output=json " + nginx.url(name)),
               must("qemu-img map --output=json " + local));
     std::string info_url = must(qflash_bin() + " info --output=json " + nginx.url(name));
-    std::string info_local = must(qflash_bin() + " info --output=json " + local);
+    // chain/top/top.qcow2 names ../mid.qcow2, above its own directory.
+    std::string info_local =
+        must(qflash_bin() + " info --output=json --backing-dir " + local_prefix + " " + local);
     // Paths keep "top/../mid.qcow2"; URLs are resolved per RFC 3986.
     info_local = replace_all(info_local, "/chain/top/../", "/chain/");
     EXPECT_EQ(info_url, replace_all(info_local, local_prefix, url_prefix));

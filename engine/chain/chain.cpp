@@ -4,6 +4,7 @@
 #include "engine/chain/chain.h"
 
 #include <algorithm>
+#include <filesystem>
 #include <set>
 
 #include "engine/bmap/bmap.h"
@@ -111,6 +112,11 @@ Result<Chain> Chain::open_chain(const std::string& name, const SourceOptions& ch
   // Headers and credentials belong to the origin of the image named here.
   if (options.home_origin.empty())
     options.home_origin = is_url(name) ? url_origin(name) : kLocalOrigin;
+  // A local image may name files in its own directory tree (and --backing-dir).
+  if (!is_url(name) && name != "-") {
+    const std::string dir = std::filesystem::path(name).parent_path().string();
+    options.references.dirs.push_back(dir.empty() ? "." : dir);
+  }
   uint64_t source_budget = chain_options.cache_bytes / 4 * 3;
   std::string next = name, format, referrer;
   while (true) {
@@ -121,31 +127,33 @@ Result<Chain> Chain::open_chain(const std::string& name, const SourceOptions& ch
       if (!layer) return layer.take_error();
       seen.insert((*layer)->source().identity());
     } else {
-      // Backing files are never decompressed, as in qemu: raw or QCOW2.
-      auto src = open_source(next, options);
-      if (!src)
+      // Backing files are never decompressed, as in qemu: raw or QCOW2; and
+      // only the files the reference policy allows are opened at all.
+      auto src = open_reference(chain.layers_.back()->source(), "backing file", next, options);
+      if (!src) {
+        if (src.error().kind == ErrorKind::Usage)  // refused by the policy
+          return chain.layers_.size() > 1 ? in_chain(redact_url(name), src.take_error())
+                                          : src.take_error();
         return in_chain(redact_url(name),
                         Error{src.error().kind,
                               printable(referrer + ": cannot open backing file (looked for " +
                                         redact_url(next) + "): " + src.error().message),
                               src.error().err});
+      }
       if (!seen.insert((*src)->identity()).second)
         return corrupt(redact_url(name) + ": backing chain loops: " + referrer + " refers back to " +
                        printable(redact_url(next)));
       if (chain.layers_.size() == kMaxChainDepth)
         return unsupported(redact_url(name) + ": backing chain is deeper than 64 images");
+      if (format == "qcow2" && !has_qcow2_magic(**src))
+        return in_chain(redact_url(name), corrupt(referrer + ": backing file " + redact_url(next) +
+                                                  " is declared qcow2 but is not"));
       layer = open_layer(std::move(src).value(), format, options);
       if (!layer) return in_chain(redact_url(name), layer.take_error());
     }
     referrer = (*layer)->source().name();
     next = (*layer)->backing_name();
     format = (*layer)->backing_format();
-    if (format == "qcow2" && !next.empty()) {
-      auto probe = open_source(next, options);
-      if (probe && !has_qcow2_magic(**probe))
-        return in_chain(redact_url(name), corrupt(referrer + ": backing file " + redact_url(next) +
-                                                  " is declared qcow2 but is not"));
-    }
     chain.layers_.push_back(std::move(layer).value());
     if (next.empty()) break;
   }

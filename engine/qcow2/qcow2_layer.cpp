@@ -259,14 +259,21 @@ Result<std::unique_ptr<Layer>> open_qcow2_layer(SourcePtr src, const SourceOptio
   SourcePtr data;
   if (h.has_data_file()) {
     // qemu 7.2 opens a relative data file name from its working directory;
-    // where that fails, the image's own directory is the better guess.
-    auto opened = open_source(*h.data_file, options);
+    // where that fails, the image's own directory is the better guess. Both
+    // go through the reference policy, and an http image's name is only
+    // ever resolved against its URL.
+    const char* what = "external data file";
+    const std::string beside = src->resolve(*h.data_file);
     std::string path = *h.data_file;
-    if (!opened && src->resolve(*h.data_file) != *h.data_file) {
-      path += " and " + src->resolve(*h.data_file);
-      auto beside = open_source(src->resolve(*h.data_file), options);
-      if (beside) opened = std::move(beside);
+    auto opened = is_url(src->name()) ? open_reference(*src, what, beside, options)
+                                      : open_reference(*src, what, *h.data_file, options);
+    if (!opened && !is_url(src->name()) && beside != *h.data_file) {
+      path += " and " + beside;
+      auto second = open_reference(*src, what, beside, options);
+      // A refusal says more than a missing file.
+      if (second || opened.error().kind != ErrorKind::Usage) opened = std::move(second);
     }
+    if (!opened && opened.error().kind == ErrorKind::Usage) return opened.take_error();
     if (!opened)
       return Error{opened.error().kind,
                    printable(src->name() + ": external data file '" + *h.data_file +

@@ -12,7 +12,7 @@
 #include <set>
 #include <sstream>
 
-#include "io/target.h"
+#include "io/targets/targets.h"
 
 namespace qflash {
 namespace {

@@ -27,17 +27,20 @@ std::string qemu_map(const std::string& image, const std::string& cwd) {
   return must(in_dir(cwd, "qemu-img map --output=json " + quote(image)));
 }
 
-std::string qflash_map(const std::string& image, const std::string& cwd) {
-  return must(in_dir(cwd, qflash_bin() + " map --output=json " + quote(image)));
+std::string qflash_map(const std::string& image, const std::string& cwd,
+                       const std::string& qflash_args) {
+  return must(in_dir(cwd, qflash_bin() + " map --output=json " + qflash_args + " " + quote(image)));
 }
 
-void expect_like_qemu(const std::string& image, const ScratchDir& scratch, const std::string& cwd) {
+void expect_like_qemu(const std::string& image, const ScratchDir& scratch, const std::string& cwd,
+                      const std::string& qflash_args) {
   const std::string want = scratch / "want.raw", got = scratch / "got.raw";
   must(in_dir(cwd, "qemu-img convert -O raw " + quote(image) + " " + quote(want)));
-  CommandResult r = run(in_dir(cwd, qflash_bin() + " write " + quote(image) + " " + quote(got)));
+  CommandResult r = run(in_dir(cwd, qflash_bin() + " write " + qflash_args + " " + quote(image) +
+                                         " " + quote(got)));
   EXPECT_EQ(r.status, 0) << image << ": " << r.err;
   EXPECT_EQ(first_difference(want, got), -1) << image << ": qflash write differs from qemu-img";
-  EXPECT_EQ(qflash_map(image, cwd), qemu_map(image, cwd)) << image << ": maps differ";
+  EXPECT_EQ(qflash_map(image, cwd, qflash_args), qemu_map(image, cwd)) << image << ": maps differ";
   fs::remove(want);
   fs::remove(got);
 }

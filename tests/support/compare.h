@@ -18,11 +18,13 @@ void qemu_io(const std::string& image, const std::vector<std::string>& commands,
 // `qemu-img map --output=json` and `qflash map --output=json`, run in `cwd`
 // (empty: the current directory) on `image` as named there.
 std::string qemu_map(const std::string& image, const std::string& cwd = "");
-std::string qflash_map(const std::string& image, const std::string& cwd = "");
+// `qflash_args` go to every qflash command (e.g. "--backing-dir DIR").
+std::string qflash_map(const std::string& image, const std::string& cwd = "",
+                       const std::string& qflash_args = "");
 
 // Asserts that `qflash write` produces the bytes of `qemu-img convert -O raw`
 // and that both maps are textually equal. Run in `cwd`, scratch files in `scratch`.
 void expect_like_qemu(const std::string& image, const ScratchDir& scratch,
-                      const std::string& cwd = "");
+                      const std::string& cwd = "", const std::string& qflash_args = "");
 
 }  // namespace qflash::test

@@ -2,6 +2,9 @@
 
 #include <gtest/gtest.h>
 
+#include <regex>
+#include <sstream>
+
 namespace qflash::test {
 
 Mount::Mount(const std::string& source, const std::string& dir, const std::string& type,
@@ -16,6 +19,24 @@ Mount::Mount(const std::string& source, const std::string& dir, const std::strin
 
 Mount::~Mount() {
   if (mounted_) must("umount " + quote(dir_));
+}
+
+std::vector<uint64_t> expect_run_failed(const CommandResult& r,
+                                        const std::vector<std::string>& causes) {
+  std::vector<uint64_t> reached;
+  EXPECT_TRUE(r.status == 1 || r.status == 2) << r.status << ": " << r.err;
+  const std::string first = r.err.substr(0, r.err.find('\n'));
+  for (const auto& c : causes) EXPECT_NE(first.find(c), std::string::npos) << r.err;
+  std::istringstream lines(r.err.substr(std::min(r.err.size(), first.size() + 1)));
+  std::smatch m;
+  const std::regex line(": failed after .* \\(([0-9]+) bytes\\) reached it$");
+  for (std::string l; std::getline(lines, l);) {
+    EXPECT_TRUE(std::regex_search(l, m, line)) << "unexpected line: " << l << "\n" << r.err;
+    if (!m.empty()) reached.push_back(std::stoull(m[1]));
+  }
+  if (r.status == 1) EXPECT_TRUE(reached.empty()) << "exit 1 says nothing was written: " << r.err;
+  if (r.status == 2) EXPECT_FALSE(reached.empty()) << r.err;
+  return reached;
 }
 
 std::string json_query(const std::string& text, const std::string& expr) {

@@ -2,7 +2,9 @@
 // away (also when a test fails), and queries into a --json report.
 #pragma once
 
+#include <cstdint>
 #include <string>
+#include <vector>
 
 #include "tests/support/support.h"
 
@@ -22,6 +24,14 @@ class Mount {
   std::string dir_;
   bool mounted_ = false;
 };
+
+// A write that failed as a whole: either before writing (exit 1, one line
+// on stderr) or after bytes reached the targets (exit 2, that line first,
+// then one "PATH: failed after N (B bytes) reached it" per target). The first
+// line holds every one of `causes`. Returns the bytes reached per target
+// line (empty for exit 1).
+std::vector<uint64_t> expect_run_failed(const CommandResult& r,
+                                        const std::vector<std::string>& causes);
 
 // Evaluates the Python expression `expr` with `d` bound to the parsed JSON
 // `text` and returns what print() gives; a JSON parse error fails the test.

@@ -13,10 +13,10 @@
 #include "engine/write/verify.h"
 #include "io/base/sha256.h"
 #include "io/http/url.h"
+#include "io/targets/targets.h"
 #include "tools/cli/cli.h"
 #include "tools/cli/progress.h"
 #include "tools/cli/report.h"
-#include "tools/cli/safety.h"
 #include "tools/cli/signals.h"
 
 namespace qflash::cli {
@@ -35,6 +35,26 @@ bool parse_count(const char* prog, const char* name, const char* text, unsigned 
   }
   out = unsigned(v);
   return true;
+}
+
+double since(std::chrono::steady_clock::time_point t0) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+}
+
+// The run failed as a whole after bytes reached targets: one line for the
+// cause, the per-target report (text or JSON), exit status 2.
+int failed_after_writing(const char* prog, bool json, RunReport& run, const Error& error,
+                         std::chrono::steady_clock::time_point t0) {
+  run.error = error.message;
+  run.exit_status = kTargetsFailed;
+  run.seconds = since(t0);
+  std::fprintf(stderr, "%s: %s\n", prog, terminal_safe(error.message).c_str());
+  for (const auto& t : run.targets)
+    std::fprintf(stderr, "%s: %s: failed after %s (%llu bytes) reached it\n", prog,
+                 terminal_safe(t.path).c_str(), human_size(t.bytes).c_str(),
+                 static_cast<unsigned long long>(t.bytes));
+  if (json) std::fputs(to_json(run).c_str(), stdout);
+  return run.exit_status;
 }
 
 }  // namespace
@@ -106,8 +126,9 @@ int flash(const char* prog, FlashRequest& req) {
     return run.exit_status;
   };
 
-  // The stop flag of this run: set by SIGINT/SIGTERM, read by the engine
-  // and by the HTTP transfers (a dead server's retries end at once).
+  // The stop flag of this run: set by SIGINT/SIGTERM/SIGHUP once armed
+  // below, read by the engine and by the HTTP transfers (a dead server's
+  // retries end at once).
   std::atomic<bool> stop{false};
   req.source.stop = &stop;
   req.source.cache_bytes = chain_cache_budget(req.write.memory);
@@ -134,31 +155,30 @@ int flash(const char* prog, FlashRequest& req) {
   auto partition_ranges = qflash::partition_ranges(*chain, req.partitions, req.targets.size());
   if (!partition_ranges) return refuse(partition_ranges.error());
   const auto& ranges = *partition_ranges;
-  std::vector<uint64_t> needed;
-  for (const auto& r : ranges) needed.push_back(r.second);
 
-  // Every refusal comes before the question, so nobody confirms in vain.
-  auto checked = check_targets(*chain, req.targets, needed);
-  if (!checked) return refuse(checked.error());
-  std::vector<std::string> devices;
-  for (const auto& t : *checked)
-    if (t.block_device) devices.push_back(t.path);
-  if (!req.yes && !confirm_block_devices(prog, devices, run.image, chain->size()))
+  // Every target opened and checked once, by descriptor, before the
+  // question (so nobody confirms in vain); those descriptors are written
+  // and verified, whatever happens to the names meanwhile.
+  std::vector<TargetRequest> requests;
+  for (size_t i = 0; i < req.targets.size(); ++i) requests.push_back({req.targets[i], ranges[i].second});
+  const std::vector<const Source*> files = chain->files();
+  auto opened = open_targets(requests, files);
+  if (!opened) return refuse(opened.error());
+  if (!req.yes && !confirm_block_devices(prog, run.image, chain->size(), *opened))
     return refuse(Error{ErrorKind::Target, "block devices not confirmed; nothing written"});
-
-  // SIGUSR1 asks for a status line, as dd does.
+  // Armed before any target file is created, so that from then on a signal
+  // gives a report. SIGUSR1 asks for a status line, as dd does.
   std::atomic<bool> status{false};
   StopOnSignal on_signal(stop, [&status](int signal) {
     if (signal == SIGUSR1) status = true;
   });
+  if (auto st = ready_targets(*opened); !st) return refuse(st.error());
 
   std::vector<WriteTarget> targets;
   std::vector<std::optional<Drive>> drives(req.targets.size());
   for (size_t i = 0; i < req.targets.size(); ++i) {
     if (auto d = drive_for_path(req.targets[i])) drives[i] = std::move(d).value();
-    auto t = open_target(req.targets[i], ranges[i].second, {.allow_block_device = true});
-    if (!t) return refuse(t.error());
-    targets.push_back({std::move(t).value(), ranges[i].first, ranges[i].second});
+    targets.push_back({std::move((*opened)[i]), ranges[i].first, ranges[i].second});
   }
 
   const auto t0 = std::chrono::steady_clock::now();
@@ -169,7 +189,7 @@ int flash(const char* prog, FlashRequest& req) {
   // 0.2 s, and at the end).
   std::vector<double> began(targets.size(), 0), ended(targets.size(), -1);
   req.write.progress = [&](const std::vector<TargetProgress>& p) {
-    const double now = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    const double now = since(t0);
     for (size_t i = 0; i < p.size() && i < began.size(); ++i) {
       if (p[i].done == 0) began[i] = now;
       if (p[i].done >= p[i].total && ended[i] < 0) ended[i] = now;
@@ -187,12 +207,14 @@ int flash(const char* prog, FlashRequest& req) {
   if (!written->error.ok()) run.error = written->error.error().message;
   if (!written->image_sha256.empty()) run.image_sha256 = written->image_sha256;
 
+  bool reached = false;  // did any byte reach any target
   for (size_t i = 0; i < written->targets.size(); ++i) {
     const TargetResult& r = written->targets[i];
     TargetOutcome t;
     t.path = r.path;
     t.bytes = r.bytes;
     t.seconds = r.seconds;
+    reached |= r.bytes > 0;
     if (!req.partitions.numbers.empty() && r.status && ended[i] >= 0)
       t.seconds = ended[i] - began[i];
     if (r.sha256) t.sha256 = Sha256::hex(*r.sha256);
@@ -208,7 +230,14 @@ int flash(const char* prog, FlashRequest& req) {
     }
     run.targets.push_back(std::move(t));
   }
-  if (req.verify && !stop && written->error.ok()) {
+  if (!written->error.ok()) {
+    // The image itself failed mid-way (a corrupt cluster, a source cut
+    // short, a wrong digest): every target is incomplete. Status 1 only when
+    // nothing reached a target; else 2, and the report says how far each got.
+    if (!reached) return refuse(written->error.error());
+    return failed_after_writing(prog, req.json, run, written->error.error(), t0);
+  }
+  if (req.verify && !stop) {
     if (isatty(STDERR_FILENO)) std::fprintf(stderr, "%s: verifying\n", prog);
     const auto verified = verify_targets(targets, *written, &stop);
     for (size_t i = 0; i < verified.size(); ++i) {
@@ -225,20 +254,11 @@ int flash(const char* prog, FlashRequest& req) {
   bool failed = false;
   for (const auto& t : run.targets) failed |= t.status == "failed";
   run.exit_status = written->interrupted || stop ? kInterrupted : failed ? kTargetsFailed : kOk;
-  if (!written->error.ok()) {
-    // The image itself failed mid-way (a corrupt cluster, a wrong digest):
-    // every target is incomplete, and the fault is the image's. One line,
-    // and the report says how far each target got.
-    run.exit_status = fail(prog, written->error.error());
-    run.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-    if (req.json) std::fputs(to_json(run).c_str(), stdout);
-    return run.exit_status;
-  }
-  run.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  run.seconds = since(t0);
 
   if (req.json) {
     for (const auto& t : run.targets)
-      if (t.error) std::fprintf(stderr, "%s: %s\n", prog, t.error->c_str());
+      if (t.error) std::fprintf(stderr, "%s: %s\n", prog, terminal_safe(*t.error).c_str());
     std::fputs(to_json(run).c_str(), stdout);
   } else {
     print_summary(prog, run);

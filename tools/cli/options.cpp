@@ -3,6 +3,7 @@
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
 
 #include "io/http/url.h"
@@ -157,6 +158,7 @@ std::vector<OptionSpec> http_options(const char* prog, SourceOptions& into) {
 std::vector<OptionSpec> with_image_options(std::vector<OptionSpec> specs, const char* prog,
                                            SourceOptions& into) {
   for (auto& spec : http_options(prog, into)) specs.push_back(std::move(spec));
+  for (auto& spec : reference_options(prog, into)) specs.push_back(std::move(spec));
   specs.push_back({"bmap", true, [&into](const char* arg) {
                      into.bmap = arg;
                      return true;
@@ -172,6 +174,24 @@ std::vector<OptionSpec> with_image_options(std::vector<OptionSpec> specs, const 
                      return true;
                    }});
   return specs;
+}
+
+std::vector<OptionSpec> reference_options(const char* prog, SourceOptions& into) {
+  return {
+      {"backing-dir", true,
+       [prog, &into](const char* dir) {
+         std::error_code ec;
+         if (!std::filesystem::is_directory(dir, ec)) {
+           std::fprintf(stderr, "%s: --backing-dir wants a directory, not '%s'\n", prog, dir);
+           return false;
+         }
+         into.references.dirs.push_back(dir);
+         return true;
+       }},
+      {"allow-device-backing", false,
+       [&into](const char*) { return into.references.allow_devices = true; }},
+      {"no-backing", false, [&into](const char*) { return into.references.refuse_all = true; }},
+  };
 }
 
 OptionSpec output_option(const char* prog, bool& json) {

@@ -38,9 +38,14 @@ int parse_options(int argc, char** argv, const char* prog, const char* help,
 // --allow-origin ORIGIN (repeatable).
 std::vector<OptionSpec> http_options(const char* prog, SourceOptions& into);
 
-// `specs`, http_options(prog, into), and the options for raw images:
-// --bmap FILE, --no-bmap, --image-size SIZE (io/stream, engine/bmap). Every
-// command that reads an image takes them.
+// --backing-dir DIR (repeatable), --allow-device-backing and --no-backing,
+// for every command that reads an image: what its backing and data files
+// may be (SourceOptions::references; README "Security").
+std::vector<OptionSpec> reference_options(const char* prog, SourceOptions& into);
+
+// `specs`, http_options(prog, into), reference_options(prog, into), and the
+// options for raw images: --bmap FILE, --no-bmap, --image-size SIZE
+// (io/stream, engine/bmap). Every command that reads an image takes them.
 std::vector<OptionSpec> with_image_options(std::vector<OptionSpec> specs, const char* prog,
                                            SourceOptions& into);
 
@@ -61,7 +66,10 @@ std::vector<OptionSpec> with_image_options(std::vector<OptionSpec> specs, const 
   "                       each checked against its checksum (default: IMAGE.bmap\n"      \
   "                       beside a local image, as bmaptool finds it)\n"                 \
   "      --no-bmap        ignore a bmap beside the image\n"                              \
-  "      --image-size=SIZE  size of a raw or gzip/xz/bzip2 stream on standard input\n"
+  "      --image-size=SIZE  size of a raw or gzip/xz/bzip2 stream on standard input\n"   \
+  "      --backing-dir=DIR  backing and data files may also lie under DIR (repeatable)\n" \
+  "      --allow-device-backing  block devices as backing or data files\n"              \
+  "      --no-backing     refuse any image that names a backing or data file\n"
 
 // --output=human|json (alias --json) for every command with a report.
 OptionSpec output_option(const char* prog, bool& json);

@@ -52,7 +52,9 @@ std::string rate(uint64_t bytes, double seconds) {
 Progress::Progress(std::vector<std::string> paths, bool live, const char* prog,
                    std::atomic<bool>* status)
     : paths_(std::move(paths)), live_(live), prog_(prog), status_(status),
-      start_(std::chrono::steady_clock::now()), drawn_at_(start_) {}
+      start_(std::chrono::steady_clock::now()), drawn_at_(start_) {
+  for (auto& p : paths_) p = terminal_safe(p);
+}
 
 void Progress::update(const std::vector<TargetProgress>& progress) {
   last_ = progress;

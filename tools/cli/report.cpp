@@ -74,7 +74,7 @@ void print_summary(const char* prog, const RunReport& r) {
                        rate(t.bytes, t.seconds) + ")";
     if (t.verified) text += *t.verified ? ", verified" : ", verify failed";
     if (t.error) text += ": " + *t.error;
-    std::fprintf(stderr, "%s: %s\n", prog, text.c_str());
+    std::fprintf(stderr, "%s: %s\n", prog, terminal_safe(text).c_str());
   }
 }
 

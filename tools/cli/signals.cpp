@@ -1,66 +1,77 @@
 #include "tools/cli/signals.h"
 
 #include <pthread.h>
+#include <signal.h>
 #include <unistd.h>
 
 #include <cstdio>
-#include <ctime>
+#include <mutex>
+#include <thread>
 
 #include "tools/cli/cli.h"
 
 namespace qflash::cli {
 namespace {
 
-sigset_t stop_signals(bool notify) {
+// The flag of the run in progress, or null outside a run.
+std::atomic<std::atomic<bool>*> g_stop{nullptr};
+// The run's callback for SIGUSR1 and SIGWINCH; empty outside a run.
+std::mutex g_notify_mutex;
+std::function<void(int)> g_notify;
+
+sigset_t watched_signals() {
   sigset_t set;
   sigemptyset(&set);
-  sigaddset(&set, SIGINT);
-  sigaddset(&set, SIGTERM);
-  sigaddset(&set, SIGHUP);
-  if (notify) {
-    sigaddset(&set, SIGUSR1);
-    sigaddset(&set, SIGWINCH);
-  }
+  for (int s : {SIGINT, SIGTERM, SIGHUP, SIGUSR1, SIGWINCH}) sigaddset(&set, s);
   return set;
 }
 
-bool is_notice(int signal) { return signal == SIGUSR1 || signal == SIGWINCH; }
+// From the watcher thread (not a handler): stdio may be used. A report
+// already printed but still buffered is not lost.
+void exit_now(const char* why) {
+  std::fflush(stdout);
+  (void)!::write(STDERR_FILENO, why, __builtin_strlen(why));
+  ::_exit(kInterrupted);
+}
 
 }  // namespace
 
-StopOnSignal::StopOnSignal(std::atomic<bool>& stop, std::function<void(int)> notify)
-    : stop_(stop), notify_(std::move(notify)) {
-  const sigset_t set = stop_signals(bool(notify_));
-  pthread_sigmask(SIG_BLOCK, &set, &old_mask_);
-  watcher_ = std::thread([this, set] {
-    // Polls done_ every 100 ms: simpler than waking the thread with a signal.
-    const timespec tick{0, 100'000'000};
-    while (!done_.load()) {
-      const int signal = sigtimedwait(&set, nullptr, &tick);
-      if (signal < 0) continue;
-      if (is_notice(signal)) {
-        notify_(signal);
-        continue;
+void watch_stop_signals() {
+  static std::once_flag once;
+  std::call_once(once, [] {
+    const sigset_t set = watched_signals();
+    pthread_sigmask(SIG_BLOCK, &set, nullptr);
+    // Detached: it lives as long as the process, blocked in sigwait.
+    std::thread([set] {
+      for (;;) {
+        int sig = 0;
+        if (sigwait(&set, &sig) != 0) continue;
+        if (sig == SIGUSR1 || sig == SIGWINCH) {
+          std::lock_guard lock(g_notify_mutex);
+          if (g_notify) g_notify(sig);
+          continue;
+        }
+        std::atomic<bool>* stop = g_stop.load();
+        if (!stop) exit_now("\ninterrupted\n");
+        if (stop->exchange(true)) exit_now("\ninterrupted again: exiting without waiting\n");
       }
-      if (stop_.exchange(true)) {
-        static const char msg[] = "\ninterrupted again: exiting without waiting\n";
-        (void)!::write(STDERR_FILENO, msg, sizeof msg - 1);
-        ::_exit(kInterrupted);
-      }
-    }
+    }).detach();
   });
 }
 
+StopOnSignal::StopOnSignal(std::atomic<bool>& stop, std::function<void(int)> notify) {
+  watch_stop_signals();  // a no-op when main did it, as it should
+  {
+    std::lock_guard lock(g_notify_mutex);
+    g_notify = std::move(notify);
+  }
+  g_stop = &stop;
+}
+
 StopOnSignal::~StopOnSignal() {
-  done_ = true;
-  watcher_.join();
-  // A signal that came after the watcher's last wait would be delivered with
-  // its default action on unblocking; the run is over, so take it here.
-  const sigset_t set = stop_signals(bool(notify_));
-  const timespec now{0, 0};
-  for (int signal; (signal = sigtimedwait(&set, nullptr, &now)) > 0;)
-    if (!is_notice(signal)) stop_ = true;
-  pthread_sigmask(SIG_SETMASK, &old_mask_, nullptr);
+  g_stop = nullptr;
+  std::lock_guard lock(g_notify_mutex);
+  g_notify = nullptr;
 }
 
 }  // namespace qflash::cli

@@ -1,21 +1,24 @@
-// StopOnSignal: while alive, SIGINT, SIGTERM and SIGHUP set a stop flag
-// owned by the caller instead of killing the process, so the engine can
-// drain, flush and report. A second signal ends the process at once (exit
-// 130). With a `notify` callback, SIGUSR1 (status, as dd) and SIGWINCH
-// (terminal resized) are taken too and passed to it.
+// Signals that stop a run (SIGINT, SIGTERM, SIGHUP) are blocked in main
+// before any thread starts (watch_stop_signals), so every thread started
+// later (HTTP, engine, workers) inherits the blocked mask and none of them
+// can be killed outright; one watcher thread takes them with sigwait.
+// SIGUSR1 (a status line, as dd prints) and SIGWINCH (terminal resized) are
+// taken the same way and passed to the run's `notify` callback, if any.
 //
-// The signals are blocked in every thread and taken by one watcher thread
-// with sigtimedwait: no handler, so no global is needed to reach the flag,
-// and threads started meanwhile (the engine's) inherit the blocked mask.
+// Outside a run the first stop signal ends the process at once (exit 130:
+// nothing has been written). While a StopOnSignal is alive the first signal
+// sets its stop flag, so the engine can drain, flush and report; a second
+// one ends the process at once.
 #pragma once
-
-#include <signal.h>
 
 #include <atomic>
 #include <functional>
-#include <thread>
 
 namespace qflash::cli {
+
+// Blocks the watched signals and starts the watcher; call first thing in
+// main. Later calls do nothing.
+void watch_stop_signals();
 
 class StopOnSignal {
  public:
@@ -24,13 +27,6 @@ class StopOnSignal {
   ~StopOnSignal();
   StopOnSignal(const StopOnSignal&) = delete;
   StopOnSignal& operator=(const StopOnSignal&) = delete;
-
- private:
-  std::atomic<bool>& stop_;
-  std::function<void(int)> notify_;
-  std::atomic<bool> done_{false};
-  sigset_t old_mask_;
-  std::thread watcher_;
 };
 
 }  // namespace qflash::cli

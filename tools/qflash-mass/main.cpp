@@ -6,9 +6,12 @@
 #include "tools/cli/cli.h"
 #include "tools/cli/flash.h"
 #include "tools/cli/options.h"
+#include "tools/cli/signals.h"
 
 int main(int argc, char** argv) {
   using namespace qflash::cli;
+  // Before any thread exists, so that none can be killed by SIGINT/SIGTERM.
+  watch_stop_signals();
   const std::string help = std::string(
       "Usage: qflash-mass [options] [--partition N] IMAGE TARGET...\n"
       "Writes the virtual disk of IMAGE onto every TARGET at once (regular files\n"
@@ -17,7 +20,8 @@ int main(int argc, char** argv) {
       "dropped and the others finish. With --partition N, only partition N of the\n"
       "virtual disk (as 'qflash partitions' numbers it) goes onto every TARGET.\n"
       "Exit status: 0 every target written, 1 bad usage, bad image or refused\n"
-      "target (nothing written), 2 some targets failed, 130 interrupted.\n\n") +
+      "target (nothing written), 2 some targets failed or the run failed after\n"
+      "writing (the report says how many bytes reached each), 130 interrupted.\n\n") +
       kFlashOptionsHelp +
       "      --partition=N    write partition N of the virtual disk, not all of it\n"
       "      --sector-size=512|4096  logical sector size of an MBR disk (GPT: detected)\n";

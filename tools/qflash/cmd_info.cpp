@@ -16,6 +16,7 @@ namespace {
 
 const char kHelp[] =
     "Usage: qflash info IMAGE [--output=human|json] [--header=H]... [--debug]\n"
+    "                   [--backing-dir=DIR]... [--allow-device-backing] [--no-backing]\n"
     "Prints the format, version, virtual size, cluster size, compression,\n"
     "features and the whole backing chain of IMAGE.\n"
     "Options for IMAGE (an http(s):// URL, a raw or compressed raw image):\n"
@@ -23,7 +24,7 @@ const char kHelp[] =
 
 void print_human(const Chain& chain) {
   const Layer& top = chain.layer(0);
-  std::printf("image: %s\n", chain.name().c_str());
+  std::printf("image: %s\n", terminal_safe(chain.name()).c_str());
   const Qcow2Header* h = qcow2_header_of(top);
   std::printf("format: %s", top.format());
   if (h) std::printf(" (version %u)", h->version);

@@ -37,7 +37,12 @@ int cmd_map(int argc, char** argv) {
   }
   std::string text;
   Status st = map_to_text(*map, chain->name(), text);
-  std::fputs(text.c_str(), stdout);
+  // Line by line: file names in it come from images.
+  for (size_t at = 0, end; at < text.size(); at = end + 1) {
+    end = text.find('\n', at);
+    if (end == std::string::npos) end = text.size();
+    std::printf("%s\n", terminal_safe(std::string_view(text).substr(at, end - at)).c_str());
+  }
   std::fflush(stdout);
   return st ? kOk : fail("qflash", st.error());
 }

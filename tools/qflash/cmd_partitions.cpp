@@ -22,7 +22,7 @@ const char kHelp[] =
 std::string type_text(const Partition& p) { return p.type_name.empty() ? p.type : p.type_name; }
 
 void print_human(const Chain& chain, const PartitionTable& t) {
-  std::printf("%s: %s (%llu bytes), ", chain.name().c_str(), human_size(chain.size()).c_str(),
+  std::printf("%s: %s (%llu bytes), ", terminal_safe(chain.name()).c_str(), human_size(chain.size()).c_str(),
               static_cast<unsigned long long>(chain.size()));
   if (t.kind == TableKind::None) {
     std::printf("no partition table\n");
@@ -61,7 +61,7 @@ void print_human(const Chain& chain, const PartitionTable& t) {
       if (c + 1 < r.size()) line += "  ";
     }
     line.erase(line.find_last_not_of(' ') + 1);
-    std::printf("%s\n", line.c_str());
+    std::printf("%s\n", terminal_safe(line).c_str());
   }
 }
 
@@ -114,7 +114,7 @@ int cmd_partitions(int argc, char** argv) {
   auto table = image_partitions(*chain, options);
   if (!table) return fail("qflash", table.error());
   for (const auto& w : table->warnings)
-    std::fprintf(stderr, "qflash: warning: %s: %s\n", chain->name().c_str(), w.c_str());
+    std::fprintf(stderr, "qflash: warning: %s\n", terminal_safe(chain->name() + ": " + w).c_str());
   json ? print_json(*chain, *table) : print_human(*chain, *table);
   return kOk;
 }

@@ -22,7 +22,8 @@ int cmd_write(int argc, char** argv) {
           "With --partition, only partition N (as 'qflash partitions' numbers it) goes\n"
           "onto TARGET, which is sized like the partition; repeat for more.\n"
           "Exit status: 0 written, 1 bad usage, bad image or refused target (nothing\n"
-          "written), 2 the target failed, 130 interrupted.\n\n") +
+          "written), 2 failed after writing (the report says how many bytes reached\n"
+          "the target), 130 interrupted.\n\n") +
       kFlashOptionsHelp +
       "      --partition=N=TARGET    partition N onto TARGET (repeatable)\n"
       "      --sector-size=512|4096  logical sector size of an MBR disk (GPT: detected)\n";

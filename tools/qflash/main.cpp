@@ -3,6 +3,7 @@
 #include <string>
 
 #include "qflash/qflash.h"
+#include "tools/cli/signals.h"
 #include "tools/qflash/commands.h"
 
 namespace {
@@ -19,13 +20,16 @@ const char kUsage[] =
     "  station IMAGE       flash every drive plugged into the allowed --slot(s)\n"
     "\n"
     "IMAGE is a path or an http(s):// URL. 'qflash COMMAND --help' for the\n"
-    "options of a command; 'qflash --version' (-V) for the version. Exit status: 0 success, 1 bad usage or bad image\n"
-    "(nothing written), 2 a target failed, 130 interrupted.\n";
+    "options of a command; 'qflash --version' (-V) for the version. Exit status:\n"
+    "0 success, 1 bad usage, bad image or refused target (nothing written),\n"
+    "2 failed after writing, 130 interrupted.\n";
 
 }  // namespace
 
 int main(int argc, char** argv) {
   using namespace qflash::cli;
+  // Before any thread exists, so that none can be killed by SIGINT/SIGTERM.
+  watch_stop_signals();
   if (argc < 2) {
     std::fputs(kUsage, stderr);
     return 1;
