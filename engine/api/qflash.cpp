@@ -22,7 +22,7 @@
 #include "engine/write/verify.h"
 #include "io/base/fd.h"
 #include "io/base/size.h"
-#include "io/target.h"
+#include "io/targets/targets.h"
 
 #ifndef QFLASH_VERSION
 #error "QFLASH_VERSION is set by CMakeLists.txt from project(VERSION)"
