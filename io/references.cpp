@@ -58,8 +58,9 @@ Result<SourcePtr> open_reference(const Source& referrer, const std::string& what
                     "refused: an http(s) image never opens a local file");
     return open_source(name, options);
   }
-  if (is_url(name))
-    return refuse(referrer, what, name, "refused: a local image names only local files");
+  // A URL is another origin than a local image: the HTTP source refuses it
+  // unless --allow-origin names it, and sends it no headers or credentials.
+  if (is_url(name)) return open_source(name, options);
 
   // The trees a local image may name files in (its own directory is one).
   std::vector<std::string> roots;

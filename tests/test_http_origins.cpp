@@ -183,8 +183,8 @@ TEST(HttpOrigins, UnsupportedSchemesAreNamed) {
     auto r = run(qflash_bin() + " " + cmd + " ftp://user:pw@127.0.0.1/disk.qcow2" +
                  (std::string(cmd) == "write" ? " /tmp/qflash-never-written.raw" : ""));
     EXPECT_EQ(r.status, 1) << cmd;
-    EXPECT_EQ(r.err, "qflash: ftp://127.0.0.1/disk.qcow2: unsupported URL scheme 'ftp' (qflash "
-                     "reads http:// and https://)\n")
+    EXPECT_EQ(r.err, "qflash: ftp://127.0.0.1/disk.qcow2: unsupported URL scheme 'ftp' (images "
+                     "are local paths or http:// and https:// URLs)\n")
         << cmd;
   }
   EXPECT_FALSE(fs::exists("/tmp/qflash-never-written.raw"));

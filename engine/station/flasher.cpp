@@ -75,6 +75,9 @@ Result<std::unique_ptr<Flasher>> Flasher::create(const std::string& image,
       if (!raw->progress[i].failed) raw->progress[i] = p[i];
   };
   impl->options.on_target_done = [raw](size_t id, const TargetResult& r) { raw->target_done(id, r); };
+  // Drives are verified through the station's own descriptor; the engine's
+  // close once written, so that a pulled drive can leave.
+  impl->options.close_done_targets = true;
   QF_ASSIGN(impl->session, WriteSession::create(impl->chain, impl->options));
   impl->engine = std::thread([raw] { raw->run(); });
   return std::unique_ptr<Flasher>(new Flasher(std::move(impl), size));

@@ -343,6 +343,7 @@ void WriteSession::Impl::advance(TargetWriter& t) {
   if (!r.complete) r.sha256.reset();
   ++done_targets_;
   if (options_.on_target_done) options_.on_target_done(size_t(t.id()), r);
+  if (options_.close_done_targets) t.take_target();  // the descriptors close here
 }
 
 void WriteSession::Impl::feed() {
@@ -471,7 +472,12 @@ Result<WriteReport> WriteSession::Impl::run() {
       std::lock_guard lock(mu_);
       if (digest_done_ && !verdict_seen_) {
         verdict_seen_ = true;
-        if (!digest_error_.ok() && options_.image_sha256) {
+        // A fault found by the digest's own pass over the image (a bmap
+        // range that does not match, a stream cut short) is the image's,
+        // whether or not a digest was asked for: the engine's reads of the
+        // same bytes may come after and be taken as already checked.
+        if (!digest_error_.ok() && (options_.image_sha256 ||
+                                    digest_error_.error().kind != ErrorKind::Interrupted)) {
           fail_run(digest_error_.error());
         } else if (options_.image_sha256 && image_digest_ && *image_digest_ != *options_.image_sha256) {
           fail_run(Error{ErrorKind::Corrupt, "image " + chain_.name() + ": SHA-256 " +

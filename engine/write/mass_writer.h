@@ -64,6 +64,10 @@ struct WriteOptions {
   std::function<void(const std::vector<TargetProgress>&)> progress;
   // Called on the engine thread once target `id` is flushed or has failed.
   std::function<void(size_t id, const TargetResult&)> on_target_done;
+  // A session that runs for long (a station): each target's descriptors
+  // are closed once it is done and reported, so a drive can go away (a loop
+  // device detached, a device node freed); take_target() then gives none.
+  bool close_done_targets = false;
   const std::atomic<bool>* stop = nullptr;  // set by a signal handler
 };
 

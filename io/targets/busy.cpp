@@ -1,4 +1,4 @@
-// Whether a target is in use: the one place that reads mountinfo, swaps,
+// Whether a target is in use: mounts and swaps (libmount, io/mounts.h),
 // holders and the loop devices' backing files. A loop device over a target
 // (or a partition of it, or a loop over that loop) with a file system
 // mounted is as busy as the target mounted directly: writing under it
@@ -14,6 +14,7 @@
 #include <sstream>
 #include <vector>
 
+#include "io/mounts.h"
 #include "io/targets/targets.h"
 #include "io/targets/sysfs.h"
 
@@ -45,24 +46,9 @@ std::vector<dev_t> with_partitions(dev_t rdev) {
 // Why `rdev` itself (with its partitions, not loops over it) is in use.
 std::string device_in_use(const std::string& path, dev_t rdev) {
   const auto devices = with_partitions(rdev);
-  std::ifstream mountinfo("/proc/self/mountinfo");
-  std::string line;
-  while (std::getline(mountinfo, line)) {
-    std::istringstream f(line);
-    std::string id, parent, mm, root, mountpoint;
-    f >> id >> parent >> mm >> root >> mountpoint;
-    for (dev_t d : devices)
-      if (mm == majmin(d)) return path + " (or a partition of it) is mounted on " + mountpoint;
-  }
-  std::ifstream swaps("/proc/swaps");
-  std::getline(swaps, line);
-  while (std::getline(swaps, line)) {
-    std::string dev = line.substr(0, line.find_first_of(" \t"));
-    struct stat st;
-    if (::stat(dev.c_str(), &st) == 0 && S_ISBLK(st.st_mode))
-      for (dev_t d : devices)
-        if (st.st_rdev == d) return path + " (or a partition of it) is in use as swap";
-  }
+  if (auto mountpoint = mounted_on(devices))
+    return path + " (or a partition of it) is mounted on " + *mountpoint;
+  if (used_as_swap(devices)) return path + " (or a partition of it) is in use as swap";
   for (dev_t d : devices) {
     std::error_code ec;
     fs::path dir = sysfs_dir(d);
