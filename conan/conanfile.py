@@ -27,7 +27,7 @@ class QflashConan(ConanFile):
     def export_sources(self):
         root = os.path.join(self.recipe_folder, "..")
         for pattern in ("CMakeLists.txt", "LICENSE", "io/*", "codecs/*", "engine/*", "tools/*",
-                        "tests/*", "bench/*", "packaging/*"):
+                        "tests/*", "bench/*"):
             copy(self, pattern, root, self.export_sources_folder)
 
     def requirements(self):

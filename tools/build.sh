@@ -44,6 +44,12 @@ if ((tools_only)); then
 elif grep -qs "^QFLASH_TESTS:BOOL=OFF" "$build_dir/CMakeCache.txt"; then
   options+=(-DQFLASH_TESTS=ON -DQFLASH_BENCH=ON)  # a tools-only build dir, now wanted whole
 fi
+# ccache, where it is installed (build.sh does not install it), makes rebuilds
+# and other checkouts cheap; paths are taken relative to the checkout.
+if command -v ccache >/dev/null && [ ! -f "$build_dir/build.ninja" ]; then
+  options+=(-DCMAKE_CXX_COMPILER_LAUNCHER=ccache -DCMAKE_C_COMPILER_LAUNCHER=ccache)
+fi
+export CCACHE_BASEDIR="${CCACHE_BASEDIR:-$PWD}" CCACHE_NOHASHDIR="${CCACHE_NOHASHDIR:-1}"
 if [ ! -f "$build_dir/build.ninja" ] || (($#)) || ((${#options[@]})); then
   echo "build.sh: configuring $build_dir/ (${BUILD_TYPE:-Release})"
   cmake -S . -B "$build_dir" -G Ninja -DCMAKE_BUILD_TYPE="${BUILD_TYPE:-Release}" \

@@ -26,14 +26,14 @@ install(FILES io/base/error.h io/base/log.h DESTINATION ${CMAKE_INSTALL_INCLUDED
 # pkg-config: qflash (the shared library) and qflash-static (libqflash.a
 # and the libraries it needs).
 file(RELATIVE_PATH QFLASH_PC_TO_PREFIX /prefix/${CMAKE_INSTALL_LIBDIR}/pkgconfig /prefix)
-configure_file(packaging/qflash.pc.in ${CMAKE_BINARY_DIR}/qflash.pc @ONLY)
-configure_file(packaging/qflash-static.pc.in ${CMAKE_BINARY_DIR}/qflash-static.pc @ONLY)
+configure_file(tools/packaging/qflash.pc.in ${CMAKE_BINARY_DIR}/qflash.pc @ONLY)
+configure_file(tools/packaging/qflash-static.pc.in ${CMAKE_BINARY_DIR}/qflash-static.pc @ONLY)
 install(FILES ${CMAKE_BINARY_DIR}/qflash.pc ${CMAKE_BINARY_DIR}/qflash-static.pc
         DESTINATION ${CMAKE_INSTALL_LIBDIR}/pkgconfig COMPONENT dev)
 
 install(EXPORT qflashTargets NAMESPACE qflash:: DESTINATION ${CMAKE_INSTALL_LIBDIR}/cmake/qflash
         COMPONENT dev)
-configure_package_config_file(packaging/qflashConfig.cmake.in
+configure_package_config_file(tools/packaging/qflashConfig.cmake.in
                               ${CMAKE_BINARY_DIR}/qflashConfig.cmake
                               INSTALL_DESTINATION ${CMAKE_INSTALL_LIBDIR}/cmake/qflash)
 write_basic_package_version_file(${CMAKE_BINARY_DIR}/qflashConfigVersion.cmake
@@ -41,13 +41,13 @@ write_basic_package_version_file(${CMAKE_BINARY_DIR}/qflashConfigVersion.cmake
 install(FILES ${CMAKE_BINARY_DIR}/qflashConfig.cmake ${CMAKE_BINARY_DIR}/qflashConfigVersion.cmake
         DESTINATION ${CMAKE_INSTALL_LIBDIR}/cmake/qflash COMPONENT dev)
 
-file(GLOB QFLASH_MAN_PAGES CONFIGURE_DEPENDS packaging/man/*.1)
+file(GLOB QFLASH_MAN_PAGES CONFIGURE_DEPENDS tools/packaging/man/*.1)
 install(FILES ${QFLASH_MAN_PAGES} DESTINATION ${CMAKE_INSTALL_MANDIR}/man1 COMPONENT tools)
-install(FILES packaging/completions/qflash.bash DESTINATION ${CMAKE_INSTALL_DATADIR}/bash-completion/completions
+install(FILES tools/packaging/completions/qflash.bash DESTINATION ${CMAKE_INSTALL_DATADIR}/bash-completion/completions
         RENAME qflash COMPONENT tools)
-install(FILES packaging/completions/qflash.bash DESTINATION ${CMAKE_INSTALL_DATADIR}/bash-completion/completions
+install(FILES tools/packaging/completions/qflash.bash DESTINATION ${CMAKE_INSTALL_DATADIR}/bash-completion/completions
         RENAME qflash-mass COMPONENT tools)
-install(FILES packaging/completions/_qflash DESTINATION ${CMAKE_INSTALL_DATADIR}/zsh/vendor-completions
+install(FILES tools/packaging/completions/_qflash DESTINATION ${CMAKE_INSTALL_DATADIR}/zsh/vendor-completions
         COMPONENT tools)
 
 # Debian packages: `qflash` (programs, libqflash.so.0, man pages,
