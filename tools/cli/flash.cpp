@@ -23,21 +23,6 @@
 namespace qflash::cli {
 namespace {
 
-// A whole number in [low, high] for --jobs and --queue-depth.
-bool parse_count(const char* prog, const char* name, const char* text, unsigned low,
-                 unsigned high, unsigned& out) {
-  char* end = nullptr;
-  errno = 0;
-  const unsigned long v = std::strtoul(text, &end, 10);
-  if (errno || end == text || *end || text[0] == '-' || v < low || v > high) {
-    std::fprintf(stderr, "%s: --%s wants a whole number from %u to %u, not '%s'\n", prog, name,
-                 low, high, text);
-    return false;
-  }
-  out = unsigned(v);
-  return true;
-}
-
 double since(std::chrono::steady_clock::time_point t0) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
 }
@@ -106,11 +91,17 @@ std::vector<OptionSpec> flash_options(FlashRequest& req, const char* prog) {
        }},
       {"jobs", true,
        [&req, prog](const char* arg) {
-         return parse_count(prog, "jobs", arg, 1, 1024, req.write.jobs);
+         uint64_t n;
+         if (!parse_whole_number(prog, "jobs", arg, 1, 1024, n)) return false;
+         req.write.jobs = unsigned(n);
+         return true;
        }},
       {"queue-depth", true,
        [&req, prog](const char* arg) {
-         return parse_count(prog, "queue-depth", arg, 1, 4096, req.write.queue_depth);
+         uint64_t n;
+         if (!parse_whole_number(prog, "queue-depth", arg, 1, 4096, n)) return false;
+         req.write.queue_depth = unsigned(n);
+         return true;
        }},
   }, prog, req.source);
 }

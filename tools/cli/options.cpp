@@ -2,6 +2,7 @@
 
 #include <cerrno>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -192,6 +193,20 @@ std::vector<OptionSpec> reference_options(const char* prog, SourceOptions& into)
        [&into](const char*) { return into.references.allow_devices = true; }},
       {"no-backing", false, [&into](const char*) { return into.references.refuse_all = true; }},
   };
+}
+
+bool parse_whole_number(const char* prog, const char* name, const char* text, uint64_t low,
+                        uint64_t high, uint64_t& out) {
+  char* end = nullptr;
+  errno = 0;
+  const unsigned long long v = std::strtoull(text, &end, 10);
+  if (errno || end == text || *end || text[0] == '-' || v < low || v > high) {
+    std::fprintf(stderr, "%s: --%s wants a whole number from %llu to %llu, not '%s'\n", prog, name,
+                 static_cast<unsigned long long>(low), static_cast<unsigned long long>(high), text);
+    return false;
+  }
+  out = v;
+  return true;
 }
 
 OptionSpec output_option(const char* prog, bool& json) {

@@ -71,6 +71,11 @@ std::vector<OptionSpec> with_image_options(std::vector<OptionSpec> specs, const 
   "      --allow-device-backing  block devices as backing or data files\n"              \
   "      --no-backing     refuse any image that names a backing or data file\n"
 
+// A whole number from `low` to `high` for option --`name` (--jobs, --count),
+// into `out`; else an error on stderr and false.
+bool parse_whole_number(const char* prog, const char* name, const char* text, uint64_t low,
+                        uint64_t high, uint64_t& out);
+
 // --output=human|json (alias --json) for every command with a report.
 OptionSpec output_option(const char* prog, bool& json);
 

@@ -42,21 +42,6 @@ const char kHelp[] =
     "  -h, --help            this help\n"
     "  -V, --version         print the version\n";
 
-// A whole number in [low, high], else an error on stderr.
-bool whole_number(const char* name, const char* text, uint64_t low, uint64_t high,
-                  uint64_t& out) {
-  char* end = nullptr;
-  errno = 0;
-  const unsigned long long v = std::strtoull(text, &end, 10);
-  if (errno || end == text || *end || text[0] == '-' || v < low || v > high) {
-    std::fprintf(stderr, "qflash station: --%s wants a whole number from %llu to %llu, not '%s'\n",
-                 name, (unsigned long long)low, (unsigned long long)high, text);
-    return false;
-  }
-  out = v;
-  return true;
-}
-
 }  // namespace
 
 int cmd_station(int argc, char** argv) {
@@ -67,7 +52,9 @@ int cmd_station(int argc, char** argv) {
       {"slot", true, [&c](const char* v) { c.slots.push_back(v); return true; }},
       {"slot-names", true, [&req](const char* v) { req.slot_names_file = v; return true; }},
       {"count", true,
-       [&c](const char* v) { return whole_number("count", v, 1, UINT64_MAX, c.count); }},
+       [&c](const char* v) {
+         return parse_whole_number("qflash station", "count", v, 1, UINT64_MAX, c.count);
+       }},
       {"no-verify", false, [&c](const char*) { c.verify = false; return true; }},
       {"events", false, [&req](const char*) { return req.events = true; }},
       {"log", true, [&req](const char* v) { req.log = v; return true; }},
@@ -85,14 +72,14 @@ int cmd_station(int argc, char** argv) {
       {"jobs", true,
        [&c](const char* v) {
          uint64_t n;
-         if (!whole_number("jobs", v, 1, 1024, n)) return false;
+         if (!parse_whole_number("qflash station", "jobs", v, 1, 1024, n)) return false;
          c.write.jobs = unsigned(n);
          return true;
        }},
       {"queue-depth", true,
        [&c](const char* v) {
          uint64_t n;
-         if (!whole_number("queue-depth", v, 1, 4096, n)) return false;
+         if (!parse_whole_number("qflash station", "queue-depth", v, 1, 4096, n)) return false;
          c.write.queue_depth = unsigned(n);
          return true;
        }},
