@@ -11,7 +11,6 @@
 #include <algorithm>
 #include <filesystem>
 #include <fstream>
-#include <sstream>
 #include <vector>
 
 #include "io/mounts.h"
@@ -22,10 +21,6 @@ namespace qflash {
 namespace {
 
 namespace fs = std::filesystem;
-
-std::string majmin(dev_t d) {
-  return std::to_string(major(d)) + ":" + std::to_string(minor(d));
-}
 
 // The device and every partition below it.
 std::vector<dev_t> with_partitions(dev_t rdev) {
