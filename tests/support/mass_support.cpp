@@ -34,8 +34,12 @@ std::vector<uint64_t> expect_run_failed(const CommandResult& r,
     EXPECT_TRUE(std::regex_search(l, m, line)) << "unexpected line: " << l << "\n" << r.err;
     if (!m.empty()) reached.push_back(std::stoull(m[1]));
   }
-  if (r.status == 1) EXPECT_TRUE(reached.empty()) << "exit 1 says nothing was written: " << r.err;
-  if (r.status == 2) EXPECT_FALSE(reached.empty()) << r.err;
+  if (r.status == 1) {
+    EXPECT_TRUE(reached.empty()) << "exit 1 says nothing was written: " << r.err;
+  }
+  if (r.status == 2) {
+    EXPECT_FALSE(reached.empty()) << r.err;
+  }
   return reached;
 }
 
