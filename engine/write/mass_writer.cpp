@@ -129,6 +129,17 @@ Status WriteSession::Impl::setup() {
   // in the order chunks are issued (which is each target's guest order).
   QF_ASSIGN(hasher_, WorkerPool::create(1));
   arm(hasher_->eventfd(), kHashTag, &hash_value_);
+  // A decompressing stream (a compressed image, standard input) is read in
+  // one pass: a second reader would force a second decode, and on a pipe
+  // it would read another part of the stream. Its file digest is not taken
+  // (it would need the stream's compressed bytes; not done yet).
+  if (chain_.layer(0).source().stream_info()) {
+    if (options_.image_sha256)
+      return usage(chain_.name() + ": --sha256 is not supported yet for compressed images and "
+                                   "standard input");
+    digest_done_ = true;
+    return {};
+  }
   digest_thread_ = std::thread([this] { digest_image(); });
   return {};
 }
