@@ -215,7 +215,9 @@ struct Station::Impl {
       std::lock_guard lock(done_mutex);
       ended.swap(written);
     }
-    for (auto& [id, result] : ended) {
+    for (auto& [done_id, result] : ended) {
+      // A copy to capture: clang before 16 cannot capture a structured binding.
+      const size_t id = done_id;
       auto it = std::find_if(jobs.begin(), jobs.end(),
                              [id](const std::unique_ptr<Job>& j) { return j->flash_id == id; });
       if (it == jobs.end()) continue;

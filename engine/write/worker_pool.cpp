@@ -46,12 +46,13 @@ void WorkerPool::run() {
   for (;;) {
     cv_.wait(lock, [this] { return closing_ || !jobs_.empty(); });
     if (jobs_.empty()) return;
-    auto [tag, job] = std::move(jobs_.front());
+    auto entry = std::move(jobs_.front());
     jobs_.pop_front();
     lock.unlock();
-    Status st = catch_bad_alloc("worker job", [&] { return job(dec); });
+    // Not a structured binding: clang before 16 cannot capture one.
+    Status st = catch_bad_alloc("worker job", [&] { return entry.second(dec); });
     lock.lock();
-    done_.push_back({tag, std::move(st)});
+    done_.push_back({entry.first, std::move(st)});
     const uint64_t one = 1;
     // The counter only wakes the engine; its value is not used.
     [[maybe_unused]] ssize_t n = ::write(efd_.get(), &one, sizeof one);
