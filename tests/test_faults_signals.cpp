@@ -10,6 +10,7 @@
 
 #include "tests/support/child.h"
 #include "tests/support/fault_disk.h"
+#include "tests/support/mass_support.h"
 #include "tests/support/support.h"
 
 namespace qflash::test {
@@ -52,13 +53,11 @@ void interrupt_mid_run(int sig) {
   // What the report counts as written is on the drive, right, after its
   // first MiB, which an interrupted run zeroes (written last, never bootable
   // half written).
-  const std::string mib1 = std::to_string(kMiB);
-  must("cmp -n " + mib1 + " /dev/zero " + slow.backing());
-  must("cmp -i " + mib1 + " -n " + std::to_string(bytes) + " " + quote(raw) + " " + slow.backing());
+  expect_reported_bytes_on(raw, slow.backing(), bytes);
   auto [file_status, file_bytes] = outcome(r.out, file);
   EXPECT_TRUE(file_status == "ok" || file_status == "interrupted") << r.out;
   if (file_status == "ok") EXPECT_EQ(first_difference(raw, file), -1);
-  else if (file_bytes) must("cmp -i " + mib1 + " -n " + std::to_string(file_bytes) + " " + quote(raw) + " " + quote(file));
+  else expect_reported_bytes_on(raw, file, file_bytes);
   std::printf("signal %d at %.1f s: exit after %.2f s, slow drive at %lu of %lu bytes\n", sig, at,
               r.seconds, (unsigned long)bytes, (unsigned long)(mib * kMiB));
 }

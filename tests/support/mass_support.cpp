@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <regex>
 #include <sstream>
 
@@ -41,6 +42,28 @@ std::vector<uint64_t> expect_run_failed(const CommandResult& r,
     EXPECT_FALSE(reached.empty()) << r.err;
   }
   return reached;
+}
+
+void expect_reported_bytes_on(const std::string& want, const std::string& target,
+                              uint64_t reported, bool at_least) {
+  constexpr size_t kBlock = 4096, kHead = 1u << 20;
+  const std::vector<uint8_t> w = read_file(want), got = read_file(target);
+  ASSERT_GE(got.size(), w.size()) << target;
+  uint64_t image_bytes = 0;
+  for (size_t at = 0; at < w.size(); at += kBlock) {
+    const size_t n = std::min(kBlock, w.size() - at);
+    const auto g = got.begin() + long(at);
+    if (at >= kHead && std::equal(g, g + long(n), w.begin() + long(at))) {
+      image_bytes += n;
+      continue;
+    }
+    ASSERT_TRUE(std::all_of(g, g + long(n), [](uint8_t b) { return b == 0; }))
+        << target << " at " << at << ": neither the image's bytes nor zeros";
+  }
+  if (at_least)
+    EXPECT_GE(image_bytes, reported) << target << ": the report says more than is on it";
+  else
+    EXPECT_EQ(image_bytes, reported) << target << ": not what the report says";
 }
 
 std::string json_query(const std::string& text, const std::string& expr) {
