@@ -378,6 +378,13 @@ void WriteSession::Impl::feed() {
 }
 
 void WriteSession::Impl::fail_run(Error e) {
+  // A source that saw the stop flag first (an HTTP read given up on it) is
+  // the run stopping, not the image failing.
+  if (e.kind == ErrorKind::Interrupted && options_.stop && options_.stop->load()) {
+    stopping_ = true;
+    report_.interrupted = true;
+    return;
+  }
   if (error_.ok()) error_ = std::move(e);
 }
 
