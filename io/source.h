@@ -55,6 +55,11 @@ class Source {
                                 // "decoded once to count", "bmap", "--image-size"
   };
   virtual const StreamInfo* stream_info() const { return nullptr; }
+  // Whether reads are best made by one reader in offset order: a stream is
+  // decoded in order (a read behind its window decodes it again from the
+  // start), a checked source hashes its ranges in order (reads ahead of the
+  // hash are copied and kept).
+  virtual bool sequential() const { return stream_info() != nullptr; }
 
   // read_at until full; bytes past the end of the source read as zeros
   // (as qemu does for a compressed cluster that ends the file).

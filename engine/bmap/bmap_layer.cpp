@@ -47,6 +47,7 @@ class CheckedSource final : public Source {
   std::string resolve(const std::string& r) const override { return inner_->resolve(r); }
   Status check_unchanged() const override { return inner_->check_unchanged(); }
   const StreamInfo* stream_info() const override { return inner_->stream_info(); }
+  bool sequential() const override { return md_ != nullptr || inner_->sequential(); }
 
  private:
   struct RangeState {

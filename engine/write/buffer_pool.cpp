@@ -11,6 +11,9 @@ Result<BufferPool> BufferPool::create(size_t count, size_t buffer_size) {
   void* m = ::mmap(nullptr, count * buffer_size, PROT_READ | PROT_WRITE,
                    MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
   if (m == MAP_FAILED) return io_error("allocate " + std::to_string(count * buffer_size) + " bytes of buffers", errno);
+  // Huge pages where the kernel has them: a 256 MiB pool is otherwise
+  // 65536 page faults as it is first written. Advice only; may be refused.
+  ::madvise(m, count * buffer_size, MADV_HUGEPAGE);
   p.base_ = static_cast<uint8_t*>(m);
   p.count_ = count;
   p.size_ = buffer_size;

@@ -36,10 +36,17 @@ Result<std::unique_ptr<Stager>> Stager::create(Chain& chain, uint64_t memory, un
   s->slots_.resize(count);
   for (size_t i = 0; i < count; ++i) s->slots_[i].data = s->pool_->buffer(int(i)).data();
   QF_ASSIGN(s->workers_, WorkerPool::create(jobs));
-  bool remote = false;
-  for (const Source* f : chain.files()) remote |= f->fd() < 0;
+  bool remote = false, sequential = false;
+  for (const Source* f : chain.files()) {
+    remote |= f->fd() < 0;
+    sequential |= f->sequential();
+  }
+  // A sequential source (a decompressing stream, a bmap-checked image) gets
+  // one reader thread, which takes the reads in the order they were posted
+  // (the guest order); HTTP ranges gain from several in flight.
   if (remote) {
-    QF_ASSIGN(s->readers_, WorkerPool::create(std::clamp(queue_depth / 4, 4u, 16u)));
+    QF_ASSIGN(s->readers_,
+              WorkerPool::create(sequential ? 1u : std::clamp(queue_depth / 4, 4u, 16u)));
   }
   return s;
 }

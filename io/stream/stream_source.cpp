@@ -125,8 +125,11 @@ class StreamSource final : public Source {
       p.last_use = ++uses_;
       const uint64_t win_end = p.win_start + p.win_len;
       if (pos < win_end) {
-        const size_t n = size_t(std::min<uint64_t>(win_end - pos, buf.size() - done));
-        std::memcpy(buf.data() + done, p.window.data() + (pos - p.win_start), n);
+        // Up to the window's end or the ring's wrap, whichever is first.
+        const size_t at = size_t(pos % p.window.size());
+        const size_t n = size_t(std::min<uint64_t>(
+            {win_end - pos, buf.size() - done, p.window.size() - at}));
+        std::memcpy(buf.data() + done, p.window.data() + at, n);
         done += n;
         continue;
       }
@@ -216,24 +219,27 @@ class StreamSource final : public Source {
     return "the size " + std::to_string(size_) + " it announced (" + info_.size_from + ")";
   }
 
-  // Decodes the next piece of the stream into the pass's window, sliding the
-  // window when full (its older half is dropped).
+  // Decodes the next piece of the stream into the pass's window, a ring in
+  // which decoded byte d is at d % size; when it is full its older half is
+  // dropped (nothing moves).
   Status decode_more(Pass& p) const {
     if (p.ended)
       return corrupt(name_ + ": " + info_.compression + " stream ends at byte " +
                      std::to_string(p.decoded) + ", before " + announced());
-    if (p.win_len == p.window.size()) {
-      const uint64_t drop = p.win_len / 2;
-      std::memmove(p.window.data(), p.window.data() + drop, p.win_len - drop);
-      p.win_start += drop;
-      p.win_len -= drop;
+    const size_t ring = p.window.size();
+    if (p.win_len == ring) {
+      p.win_start += ring / 2;
+      p.win_len -= ring / 2;
     }
     if (p.in.empty() && !p.input_eof) {
       QF_ASSIGN(size_t n, p.input->read(p.in_buf));
       p.in = {p.in_buf.data(), n};
       p.input_eof = n == 0;
     }
-    std::span<uint8_t> out(p.window.data() + p.win_len, p.window.size() - p.win_len);
+    // The free part of the ring, up to its wrap.
+    const size_t end = size_t(p.decoded % ring);
+    std::span<uint8_t> out(p.window.data() + end,
+                           std::min<size_t>(ring - end, ring - size_t(p.win_len)));
     const size_t room = out.size(), had = p.in.size();
     StreamStatus st;
     if (p.decoder) {
