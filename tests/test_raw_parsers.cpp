@@ -125,6 +125,24 @@ TEST(StreamSource, WindowAndSecondPass) {
   EXPECT_EQ(*n, 100u);
 }
 
+TEST(StreamSource, ReadsAcrossTheRingsWrap) {
+  // 12 MiB through a 4 MiB ring, read in order in pieces of odd sizes: many
+  // of them span the point where the ring wraps.
+  const auto raw = pattern(12 << 20);
+  const auto zs = zstd(raw);
+  StreamOptions opt;
+  opt.window = 4 << 20;
+  auto src = open_stream_source(std::make_shared<MemorySource>(zs, "m.zst"), StreamFormat::Zstd, opt);
+  ASSERT_TRUE(src) << src.error().message;
+  std::vector<uint8_t> buf(1500 * 1000 + 7);
+  for (uint64_t off = 0; off < raw.size(); off += buf.size() - 4099) {
+    auto n = (*src)->read_at(buf, off);
+    ASSERT_TRUE(n) << n.error().message;
+    ASSERT_EQ(*n, std::min<uint64_t>(buf.size(), raw.size() - off));
+    ASSERT_EQ(std::memcmp(buf.data(), raw.data() + off, *n), 0) << off;
+  }
+}
+
 TEST(StreamSource, SizesChecked) {
   const auto raw = pattern(3 << 20);
   // zstd: the size from the frame header.
