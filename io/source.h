@@ -7,11 +7,13 @@
 #include <atomic>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <span>
 #include <string>
 #include <vector>
 
 #include "io/base/error.h"
+#include "io/base/sha256.h"
 
 namespace qflash {
 
@@ -60,6 +62,18 @@ class Source {
   // start), a checked source hashes its ranges in order (reads ahead of the
   // hash are copied and kept).
   virtual bool sequential() const { return stream_info() != nullptr; }
+
+  // The SHA-256 of the whole file, taken by a source that sees its bytes go
+  // by as it fetches them for the run (HTTP), sparing a second download.
+  // start_sha256() asks it to (false: it cannot; read the file instead).
+  // finish_sha256() fetches what the run did not read and returns the
+  // digest; call it once the run's reads are over (earlier, it reads ahead
+  // of them). nullopt if it gave the digest up (bytes out of order beyond
+  // its memory bound): read the file instead. An error if fetching failed.
+  virtual bool start_sha256() const { return false; }
+  virtual Result<std::optional<Sha256::Digest>> finish_sha256() const {
+    return std::optional<Sha256::Digest>();
+  }
 
   // read_at until full; bytes past the end of the source read as zeros
   // (as qemu does for a compressed cluster that ends the file).

@@ -180,10 +180,11 @@ TEST(HttpPipeline, DeepAheadAndInFlightFitsTheLink) {
   EXPECT_EQ(near.ahead_chunks, 64u);
   EXPECT_EQ(near.request_chunks, 1u);
   EXPECT_EQ(near.transfers, 8);
-  // 100 ms at 100 MB/s: 40 MB in flight as 2 MiB requests.
+  // 100 ms at 100 MB/s: 39 chunks in flight, as 13 requests of 3 (16 of
+  // them would cover it).
   Pipeline far = plan_pipeline({0.1, 100e6}, lim);
-  EXPECT_EQ(far.request_chunks, 2u);
-  EXPECT_EQ(far.transfers, 16);
+  EXPECT_EQ(far.request_chunks, 3u);
+  EXPECT_EQ(far.transfers, 13);
   // Never more in flight than the read-ahead, however far.
   Pipeline farther = plan_pipeline({0.2, 1e9}, lim);
   EXPECT_EQ(farther.request_chunks, 4u);

@@ -96,7 +96,7 @@ Error in_chain(const std::string& top, Error e) {
 }  // namespace
 
 uint64_t chain_cache_budget(uint64_t memory) {
-  return std::clamp<uint64_t>(memory / 4, 16u << 20, 48u << 20);
+  return std::clamp<uint64_t>(memory / 2, 16u << 20, 128u << 20);
 }
 
 Result<Chain> Chain::open(const std::string& name, const SourceOptions& options) {

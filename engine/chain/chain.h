@@ -14,9 +14,9 @@ namespace qflash {
 inline constexpr size_t kMaxChainDepth = 64;
 
 // The cache budget (SourceOptions::cache_bytes for Chain::open) that goes
-// with `memory` bytes of write buffers: a quarter of it, at least 16 MiB for
-// good HTTP read-ahead and at most 48 MiB, so that a chain of any depth adds
-// at most 64 MiB to --memory with what the program itself takes.
+// with `memory` bytes of write buffers: half of it, at least 16 MiB for
+// HTTP read-ahead to cover a far link's bandwidth-delay product, and at
+// most 128 MiB whatever the depth of the chain.
 uint64_t chain_cache_budget(uint64_t memory);
 
 class Chain {

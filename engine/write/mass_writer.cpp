@@ -12,6 +12,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <condition_variable>
 #include <cstdlib>
 #include <deque>
 #include <mutex>
@@ -59,6 +60,8 @@ class WriteSession::Impl {
   using Phase = TargetWriter::Phase;
   void wake();
   void digest_image();
+  void stop_digest();
+  void note_reads_over();
   void join_new();
   void arm(int fd, uint64_t tag, uint64_t* into);
   bool winding() const { return stopping_ || !error_.ok(); }
@@ -86,6 +89,10 @@ class WriteSession::Impl {
   size_t ids_ = 0;
   bool closed_ = false;
   bool digest_done_ = false;
+  // The top file takes its own digest as the run reads it (HTTP): the
+  // digest thread finishes it once every chunk was staged once (reads_over_).
+  bool own_digest_ = false, reads_over_ = false;
+  std::condition_variable reads_cv_;
   std::optional<Sha256::Digest> image_digest_;
   Status digest_error_;
   Fd wake_;
@@ -100,6 +107,8 @@ class WriteSession::Impl {
   std::vector<std::shared_ptr<HeadBuffer>> heads_;
   std::vector<TargetProgress> progress_;
   size_t done_targets_ = 0, rotate_ = 0;
+  std::vector<bool> staged_once_;  // chunks staged at least once
+  size_t staged_count_ = 0;
   bool stopping_ = false, verdict_seen_ = false;
   Status error_;
   uint64_t decode_value_ = 0, reader_value_ = 0, wake_value_ = 0, hash_value_ = 0;
@@ -108,9 +117,34 @@ class WriteSession::Impl {
   WriteReport report_;
 };
 
-WriteSession::Impl::~Impl() {
-  quit_ = true;
+WriteSession::Impl::~Impl() { stop_digest(); }
+
+void WriteSession::Impl::stop_digest() {
+  {
+    std::lock_guard lock(mu_);
+    quit_ = true;
+  }
+  reads_cv_.notify_all();
   if (digest_thread_.joinable()) digest_thread_.join();
+}
+
+// Once every chunk was staged once, or no target will stage more (all
+// joined, each past its last chunk or dropped), the top file's own digest
+// can be finished: what it still lacks, the run will not read.
+void WriteSession::Impl::note_reads_over() {
+  if (!own_digest_ || reads_over_) return;
+  bool over = staged_count_ == staged_once_.size();
+  if (!over) {
+    std::lock_guard lock(mu_);
+    over = closed_ && incoming_.empty();
+    for (const auto& t : targets_) over = over && (!t.live() || t.next_index >= t.last_index);
+  }
+  if (!over) return;
+  {
+    std::lock_guard lock(mu_);
+    reads_over_ = true;
+  }
+  reads_cv_.notify_all();
 }
 
 Status WriteSession::Impl::setup() {
@@ -140,6 +174,8 @@ Status WriteSession::Impl::setup() {
     digest_done_ = true;
     return {};
   }
+  staged_once_.assign(size_t(stager_->chunks()), false);
+  own_digest_ = chain_.layer(0).source().start_sha256();
   digest_thread_ = std::thread([this] { digest_image(); });
   return {};
 }
@@ -159,6 +195,25 @@ void WriteSession::Impl::wake() {
 // (its own reads follow the guest order, not the file's).
 void WriteSession::Impl::digest_image() {
   const Source& src = chain_.layer(0).source();
+  if (own_digest_) {
+    {
+      std::unique_lock lock(mu_);
+      reads_cv_.wait(lock, [this] { return reads_over_ || quit_; });
+    }
+    auto own = quit_ ? Result<std::optional<Sha256::Digest>>(std::optional<Sha256::Digest>())
+                     : src.finish_sha256();
+    if (!own || *own) {
+      {
+        std::lock_guard lock(mu_);
+        digest_done_ = true;
+        if (quit_) digest_error_ = Error{ErrorKind::Interrupted, "digest of " + src.name() + " not finished"};
+        else if (own) image_digest_ = **own;
+        else digest_error_ = own.take_error();
+      }
+      wake();
+      return;
+    }
+  }
   std::vector<uint8_t> buf(kDigestPiece);
   Sha256 sha;
   Status st;
@@ -264,6 +319,10 @@ void WriteSession::Impl::claim(TargetWriter& t) {
       if (!staged) return fail_run(staged.take_error());
       i = *staged;
       if (i < 0) return;  // every slot is held: wait for one
+      if (!staged_once_.empty() && !staged_once_[size_t(t.next_index)]) {
+        staged_once_[size_t(t.next_index)] = true;
+        ++staged_count_;
+      }
     }
     ++stager_->slot(i).users;
     t.claims.push_back({i, t.next_index});
@@ -505,12 +564,12 @@ Result<WriteReport> WriteSession::Impl::run() {
       }
     }
     feed();
+    note_reads_over();
     report_progress(false);
     if (finished()) break;
     QF_TRY(loop_once());
   }
-  quit_ = true;
-  if (digest_thread_.joinable()) digest_thread_.join();
+  stop_digest();
   report_progress(true);
   {
     std::lock_guard lock(mu_);

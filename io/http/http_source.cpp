@@ -15,6 +15,7 @@
 #include <condition_variable>
 #include <cstring>
 #include <deque>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -237,6 +238,32 @@ class HttpSource final : public Source {
   uint64_t size() const override { return v_.size; }
   const std::string& name() const override { return name_; }
 
+  // The digest is taken from the chunks as they arrive, in file order:
+  // a chunk that arrives before the ones ahead of it in the file is kept
+  // (as many as the cache holds), and past half of that bound the missing
+  // chunk is fetched for the digest itself.
+  bool start_sha256() const override {
+    std::lock_guard lk(mu_);
+    hashing_ = true;
+    // Chunks read before (the image's metadata) are taken if still cached.
+    hash_cached();
+    return true;
+  }
+
+  Result<std::optional<Sha256::Digest>> finish_sha256() const override {
+    std::unique_lock lk(mu_);
+    const uint64_t chunks = (v_.size + opt_.chunk_size - 1) / opt_.chunk_size;
+    while (!hash_lost_ && hashed_ < chunks) {
+      if (fatal_) return *fatal_;
+      hash_cached();
+      if (hashed_ == chunks) break;
+      if (want(hashed_, true)) curl_multi_wakeup(multi_);
+      cv_.wait(lk);
+    }
+    if (hash_lost_) return std::optional<Sha256::Digest>();
+    return std::optional<Sha256::Digest>(sha_.finish());
+  }
+
   // qemu's rule: an absolute path stays a local file; anything else is
   // relative to this URL, credentials included (same origin).
   std::string resolve(const std::string& ref) const override {
@@ -361,6 +388,10 @@ class HttpSource final : public Source {
   void publish(uint64_t i, std::vector<uint8_t>&& bytes) {
     auto chunk = pool_->share(std::move(bytes));
     cache_.put(i, chunk);
+    if (hashing_) {
+      hash(i, chunk);
+      cv_.notify_all();  // finish_sha256() may wait for it
+    }
     auto it = slots_.find(i);
     if (it == slots_.end()) return;
     if (it->second.waiters == 0) {
@@ -369,6 +400,50 @@ class HttpSource final : public Source {
       it->second.state = State::Done;
       it->second.chunk = std::move(chunk);
       cv_.notify_all();
+    }
+  }
+
+  // Under mu_: chunk `i` arrived; it is hashed if it is the next in the
+  // file, else held until the ones before it are.
+  void hash(uint64_t i, const ChunkCache::Chunk& chunk) const {
+    if (hash_lost_ || i < hashed_) return;
+    if (i > hashed_) {
+      // As many as the cache holds: about what arrives while the chunk
+      // everyone waits for is on its way.
+      const size_t most = cache_.capacity();
+      if (held_.size() >= most) {
+        // Out of order beyond the bound: the caller reads the file instead.
+        hash_lost_ = true;
+        held_.clear();
+        debug("%s: bytes out of order beyond %zu chunks: its SHA-256 is read apart", name_.c_str(),
+              most);
+        return;
+      }
+      held_.emplace(i, chunk);
+      if (held_.size() > most / 2) want(hashed_, false);
+      return;
+    }
+    sha_.update(*chunk);
+    ++hashed_;
+    hash_cached();
+  }
+
+  // Under mu_: hashes the chunks from hashed_ on that are held or cached.
+  void hash_cached() const {
+    while (!hash_lost_) {
+      ChunkCache::Chunk c;
+      if (auto it = held_.find(hashed_); it != held_.end()) {
+        c = std::move(it->second);
+        held_.erase(it);
+      } else if (auto slot = slots_.find(hashed_);
+                 slot != slots_.end() && slot->second.state == State::Done) {
+        c = slot->second.chunk;  // kept for its waiters, maybe evicted
+      } else {
+        c = cache_.peek(hashed_);
+      }
+      if (!c) return;
+      sha_.update(*c);
+      ++hashed_;
     }
   }
 
@@ -528,6 +603,11 @@ class HttpSource final : public Source {
   long active_ = 0;  // transfers running or waiting for a retry
   std::optional<Error> fatal_;
   bool stop_ = false;
+  // The file's SHA-256, taken from the chunks as they arrive (start_sha256).
+  mutable bool hashing_ = false, hash_lost_ = false;
+  mutable Sha256 sha_;
+  mutable uint64_t hashed_ = 0;  // chunks hashed: the next one to hash
+  mutable std::map<uint64_t, ChunkCache::Chunk> held_;
 };
 
 }  // namespace

@@ -11,8 +11,9 @@ Pipeline plan_pipeline(const LinkEstimate& link, const PipelineLimits& limits) {
   if (link.rate > 0)
     flight = std::clamp(size_t(4 * link.rate * link.rtt_s / double(chunk)) + 1,
                         std::min<size_t>(8, ahead), ahead);
-  size_t request =
-      std::clamp<size_t>(flight / 16, 1, std::max<size_t>(limits.max_request_chunks, 1));
+  const size_t most = size_t(std::max<long>(limits.max_transfers, 1));
+  size_t request = std::clamp<size_t>((flight + most - 1) / most, 1,
+                                      std::max<size_t>(limits.max_request_chunks, 1));
   long transfers = long((flight + request - 1) / request);
   transfers = std::clamp<long>(transfers, std::min<long>(4, limits.max_transfers),
                                std::max<long>(limits.max_transfers, 1));

@@ -33,8 +33,9 @@ struct Pipeline {
 // times the bandwidth-delay product (the rate measured while too little
 // was in flight understates the link, so this can grow by that factor each
 // round), at least 8 chunks, at most the read-ahead; while the rate is
-// unknown, the most. Requests grow to a 16th of that (fewer round trips on
-// a far link), and as many run as cover it, at least 4.
+// unknown, the most. Requests grow so that max_transfers of them cover it
+// (fewer round trips on a far link), and as many run as cover it, at
+// least 4.
 Pipeline plan_pipeline(const LinkEstimate& link, const PipelineLimits& limits);
 
 }  // namespace qflash
