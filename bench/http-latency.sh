@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# HTTP at WAN latency (issue 14): nginx on 127.0.0.1 behind bench/delay_relay.py
-# adding a fixed delay each way. For each round trip, the wall-clock time of
+# HTTP at WAN latency (issue 14): nginx on 127.0.0.1 behind bench/delay_relay
+# (bench/delay_relay.cpp, built with the project) adding a fixed delay each
+# way. For each round trip, the wall-clock time of
 #   curl downloading the image file through the relay,
 #   qflash writing from the local file (1 target: qflash write; 4: qflash-mass),
 #   qflash writing from the URL through the relay (same targets),
@@ -86,7 +87,7 @@ echo "| round trip | curl | file, 1 target | URL, 1 target | ratio | file, 4 tar
 echo "|---|---|---|---|---|---|---|---|"
 for rtt in $rtts; do
   rport="$(free_port)"
-  python3 bench/delay_relay.py --to "127.0.0.1:$port" --port "$rport" --delay-ms "$(awk "BEGIN{print $rtt / 2}")" &
+  "$bin/delay_relay" --to "127.0.0.1:$port" --port "$rport" --delay-ms "$(awk "BEGIN{print $rtt / 2}")" &
   relay=$!
   pids+=($relay)
   wait_port "$rport"

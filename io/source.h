@@ -95,7 +95,7 @@ struct ReferencePolicy {
   std::vector<std::string> dirs;
 };
 
-// Cache a chain keeps when nobody sets a budget (cf. chain_cache_budget).
+// Cache a chain keeps when nobody sets a budget (cf. share_memory).
 inline constexpr uint64_t kDefaultCacheBytes = 64u << 20;
 
 // The home origin of a chain whose top image is a local file.

@@ -95,8 +95,10 @@ Error in_chain(const std::string& top, Error e) {
 
 }  // namespace
 
-uint64_t chain_cache_budget(uint64_t memory) {
-  return std::clamp<uint64_t>(memory / 2, 16u << 20, 128u << 20);
+MemoryShares share_memory(uint64_t memory, const std::string& image) {
+  if (!is_url(image)) return {memory, std::clamp<uint64_t>(memory / 4, 16u << 20, 48u << 20)};
+  const uint64_t caches = std::max<uint64_t>(memory / 2, 8u << 20);
+  return {std::max<uint64_t>(memory - std::min(memory, caches), 4u << 20), caches};
 }
 
 Result<Chain> Chain::open(const std::string& name, const SourceOptions& options) {
@@ -107,7 +109,8 @@ Result<Chain> Chain::open_chain(const std::string& name, const SourceOptions& ch
   Chain chain;
   std::set<std::string> seen;
   // The depth is known only at the end, and a source sizes its cache when
-  // it is opened: each file takes half of what is left of the sources' part.
+  // it is opened: each file takes three quarters of what is left of the
+  // sources' part (the image, read most, the most).
   SourceOptions options = chain_options;
   // Headers and credentials belong to the origin of the image named here.
   if (options.home_origin.empty())
@@ -120,7 +123,8 @@ Result<Chain> Chain::open_chain(const std::string& name, const SourceOptions& ch
   uint64_t source_budget = chain_options.cache_bytes / 4 * 3;
   std::string next = name, format, referrer;
   while (true) {
-    options.cache_bytes = source_budget /= 2;
+    options.cache_bytes = source_budget / 4 * 3;
+    source_budget -= options.cache_bytes;
     Result<std::unique_ptr<Layer>> layer = Error{};
     if (referrer.empty()) {
       layer = open_top_layer(name, options);

@@ -13,11 +13,19 @@ namespace qflash {
 
 inline constexpr size_t kMaxChainDepth = 64;
 
-// The cache budget (SourceOptions::cache_bytes for Chain::open) that goes
-// with `memory` bytes of write buffers: half of it, at least 16 MiB for
-// HTTP read-ahead to cover a far link's bandwidth-delay product, and at
-// most 128 MiB whatever the depth of the chain.
-uint64_t chain_cache_budget(uint64_t memory);
+// How --memory is shared between the engine's buffers (WriteOptions::memory)
+// and the caches of the image's files (SourceOptions::cache_bytes for
+// Chain::open). A local image's caches (L2 tables) come besides: a quarter
+// of `memory`, 16 to 48 MiB. An image over HTTP reads ahead into its chunk
+// cache, which must cover a far link's bandwidth-delay product, while the
+// engine copies from it at memory speed and needs few buffers: half of
+// `memory` (at least 8 MiB) goes to the caches, taken from the engine's
+// (which keeps at least 4 MiB).
+struct MemoryShares {
+  uint64_t engine = 0;  // bytes
+  uint64_t caches = 0;  // bytes
+};
+MemoryShares share_memory(uint64_t memory, const std::string& image);
 
 class Chain {
  public:

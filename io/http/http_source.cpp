@@ -240,13 +240,15 @@ class HttpSource final : public Source {
 
   // The digest is taken from the chunks as they arrive, in file order:
   // a chunk that arrives before the ones ahead of it in the file is kept
-  // (as many as the cache holds), and past half of that bound the missing
-  // chunk is fetched for the digest itself.
+  // (as many as the cache holds or the requests in flight carry), and the
+  // missing one fetched at once.
   bool start_sha256() const override {
     std::lock_guard lk(mu_);
     hashing_ = true;
-    // Chunks read before (the image's metadata) are taken if still cached.
+    // Chunks read before (the image's metadata) are taken if still cached,
+    // else fetched again.
     hash_cached();
+    if (hashed_ * opt_.chunk_size < v_.size && want(hashed_, true)) curl_multi_wakeup(multi_);
     return true;
   }
 
@@ -408,9 +410,9 @@ class HttpSource final : public Source {
   void hash(uint64_t i, const ChunkCache::Chunk& chunk) const {
     if (hash_lost_ || i < hashed_) return;
     if (i > hashed_) {
-      // As many as the cache holds: about what arrives while the chunk
-      // everyone waits for is on its way.
-      const size_t most = cache_.capacity();
+      // As many as the cache holds, or the requests in flight carry: about
+      // what arrives while the missing chunk is on its way.
+      const size_t most = std::max(cache_.capacity(), size_t(plan_.transfers) * plan_.request_chunks);
       if (held_.size() >= most) {
         // Out of order beyond the bound: the caller reads the file instead.
         hash_lost_ = true;
@@ -420,7 +422,10 @@ class HttpSource final : public Source {
         return;
       }
       held_.emplace(i, chunk);
-      if (held_.size() > most / 2) want(hashed_, false);
+      // The one missing, if nobody asked for it (read before the digest
+      // began and evicted, or a part the run reads late): ahead of the
+      // read-ahead, so that the held ones go soon.
+      want(hashed_, true);
       return;
     }
     sha_.update(*chunk);

@@ -123,7 +123,9 @@ int flash(const char* prog, FlashRequest& req) {
   // retries end at once).
   std::atomic<bool> stop{false};
   req.source.stop = &stop;
-  req.source.cache_bytes = chain_cache_budget(req.write.memory);
+  const MemoryShares shares = share_memory(req.write.memory, req.image);
+  req.write.memory = shares.engine;
+  req.source.cache_bytes = shares.caches;
 
   if (!req.checksums.empty()) {
     std::ifstream in(req.checksums);

@@ -69,7 +69,9 @@ int station(const char* prog, StationRequest& req) {
   StopOnSignal on_signal(stop, [&](int signal) { (signal == SIGUSR1 ? status : resized) = true; });
   req.config.write.stop = &stop;
   req.config.source.stop = &stop;
-  req.config.source.cache_bytes = chain_cache_budget(req.config.write.memory);
+  const MemoryShares shares = share_memory(req.config.write.memory, req.config.image);
+  req.config.write.memory = shares.engine;
+  req.config.source.cache_bytes = shares.caches;
   const std::string image = redact_url(req.config.image);
   auto created = Station::create(req.config);
   if (!created) return fail(prog, created.error());
