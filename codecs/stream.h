@@ -45,7 +45,7 @@ class StreamDecoder {
   virtual std::string message() const = 0;
 };
 
-// `threads`: decoding threads the format may use (xz only); 0 for one per CPU.
+// `threads`: decoding threads the format may use (xz, bzip2); 0 for one per CPU.
 // `memory_limit`: bytes the decoder may allocate (a stream asking for more,
 // e.g. an xz dictionary beyond it, is Corrupt with a message that says so).
 std::unique_ptr<StreamDecoder> make_stream_decoder(StreamFormat format, unsigned threads,
