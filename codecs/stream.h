@@ -1,7 +1,8 @@
 // Streaming decoders for compressed raw disk images: gzip (zlib), xz
 // (liblzma, multi-threaded over the stream's blocks), zstd (libzstd) and
-// bzip2 (libbz2). Unlike Decompressor (one cluster in, one cluster out),
-// these take a stream of any length in pieces and give its bytes in order.
+// bzip2 (libbz2, its blocks cut apart and decoded on several threads).
+// Unlike Decompressor (one cluster in, one cluster out), these take a
+// stream of any length in pieces and give its bytes in order.
 //
 // Concatenated streams (several gzip members, xz streams, zstd frames or
 // bzip2 streams, as pigz, pbzip2 or `cat` make them) decode as one.
