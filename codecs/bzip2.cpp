@@ -26,6 +26,7 @@ namespace {
 
 constexpr char kCorrupt[] = "compressed data is corrupt";
 
+// One thread: the stream as it comes, with no cutting.
 class Bzip2Decoder final : public StreamDecoder {
  public:
   Bzip2Decoder() { ok_ = BZ2_bzDecompressInit(&s_, 0, 0) == BZ_OK; }
@@ -91,10 +92,13 @@ constexpr uint64_t kMagicMask = (uint64_t(1) << 48) - 1;
 // symbols (level 9) of at most 20 bits, and tables well under 64 KiB. A piece
 // longer than this holds no block boundary where one must be: corrupt.
 constexpr size_t kMaxBlockBytes = 900000 * 20 / 8 + (64 << 10);
-// Chance magics in one block: each bit offset matches with probability 2^-48,
-// so a real block has none in practice; the bound keeps hostile input (a
-// magic every few bytes) from costing time quadratic in the block size.
-constexpr unsigned kMaxJoins = 32;
+// Bytes tried for one block before it is called corrupt. Each bit offset
+// matches a magic by chance with probability 2^-48, so a real block is
+// almost never cut; the bound keeps hostile input (a magic every few bytes,
+// each piece joined and tried again) from costing time quadratic in the
+// block size. A crafted valid file with a magic every few hundred bytes of
+// one block would be refused: there is no sequential fallback.
+constexpr uint64_t kMaxTriedBytes = 8 * kMaxBlockBytes;
 // Decoded bytes a block holds before it is its turn: a block can expand to
 // 45 MB (runs of 255), so it is handed on in pieces of this size.
 constexpr size_t kOutChunk = 4 << 20;
@@ -122,19 +126,21 @@ struct Piece {
   unsigned skip = 0;
   uint64_t bits = 0;
   uint8_t level = '9';
-  uint32_t crc = 0;             // from the block header
-  bool ends_stream = false;     // the end-of-stream marker follows
-  uint32_t stream_crc = 0;      // its combined CRC
-  unsigned joined = 1;
+  bool ends_stream = false;  // the end-of-stream marker follows
+  uint32_t stream_crc = 0;   // its combined CRC
+  uint64_t tried = 0;        // bytes of the failed tries before this one
+
+  // The CRC in the block header (none in a piece too short to be a block).
+  uint32_t crc() const { return bits >= 80 ? get_bits(bytes, skip + 48, 32) : 0; }
 
   // Appends `next`, which starts at the bit this piece ends.
   void join(Piece&& next) {
+    tried += bytes.size();
     bytes.resize((skip + bits) / 8);
     bytes.insert(bytes.end(), next.bytes.begin(), next.bytes.end());
     bits += next.bits;
     ends_stream = next.ends_stream;
     stream_crc = next.stream_crc;
-    joined += next.joined;
   }
 };
 
@@ -167,7 +173,7 @@ void wrap(const Piece& p, std::vector<uint8_t>& w) {
   };
   if (const unsigned rest = unsigned(p.bits % 8)) put(get_bits(p.bytes, p.skip + whole * 8, rest), rest);
   put(kEndMagic, 48);
-  put(p.crc, 32);
+  put(p.crc(), 32);
   if (n) *o++ = uint8_t(acc << (8 - n));
 }
 
@@ -244,6 +250,7 @@ class ParallelBzip2Decoder final : public StreamDecoder {
 
   // ---- Worker side ----
 
+  // A worker thread: decodes queued jobs, first queued first, until stop_.
   void work() {
     std::vector<uint8_t> wrapped;
     std::unique_lock lock(mu_);
@@ -290,8 +297,9 @@ class ParallelBzip2Decoder final : public StreamDecoder {
       std::unique_lock lock(mu_);
       j.write += made;
       if (r == BZ_STREAM_END) {
+        if (s.avail_in != 0) return false;  // more than one block: a wrong cut
         j.published = j.write;
-        return s.avail_in == 0;  // else more than one block: a wrong cut
+        return true;
       }
       if (r != BZ_OK) return false;
       if (j.write == kOutChunk) {
@@ -301,7 +309,7 @@ class ParallelBzip2Decoder final : public StreamDecoder {
         j.streamed = true;
         done_cv_.notify_all();
       }
-      if (made == 0 && s.avail_in == 0 && had_in == 0) return false;  // ran out: a cut block
+      if (made == 0 && s.avail_in == had_in) return false;  // ran out: a cut block
     }
   }
 
@@ -346,7 +354,7 @@ class ParallelBzip2Decoder final : public StreamDecoder {
       const bool drained = h.read == h.published;
       lock.unlock();
       if (st == State::Done && drained) {
-        combined_ = (combined_ << 1 | combined_ >> 31) ^ h.piece.crc;
+        combined_ = (combined_ << 1 | combined_ >> 31) ^ h.piece.crc();
         if (h.piece.ends_stream) {
           if (combined_ != h.piece.stream_crc) return (void)fail(kCorrupt + std::string(" (stream CRC)"));
           combined_ = 0;
@@ -368,16 +376,13 @@ class ParallelBzip2Decoder final : public StreamDecoder {
         lock.unlock();
         next = std::move(j.piece);
         jobs_.erase(jobs_.begin() + 1);
-      } else if (ready_) {
-        next = std::move(ready_);
-        ready_.reset();
       } else {
         if (eof_ == Eof::Clean || eof_ == Eof::Trailing) return (void)fail(kCorrupt);
         if (eof_ == Eof::Truncated) jobs_.pop_front();  // its end is in the missing part
         return;  // else the next piece is not cut yet
       }
       h.piece.join(std::move(*next));
-      if (h.piece.bytes.size() > kMaxBlockBytes || h.piece.joined > kMaxJoins)
+      if (h.piece.bytes.size() > kMaxBlockBytes || h.piece.tried > kMaxTriedBytes)
         return (void)fail(kCorrupt);
       lock.lock();
       h.state = State::Queued;
@@ -422,7 +427,7 @@ class ParallelBzip2Decoder final : public StreamDecoder {
         const uint64_t m = (w >> s) & kMagicMask;
         if (m != kBlockMagic && m != kEndMagic) [[likely]] continue;
         const uint64_t at = (i + 1) * 8 - s - 48;  // the magic's first bit
-        if (at < start_ + 80) continue;  // inside this block's own header
+        if (at <= start_) continue;  // this piece's own magic
         if (m == kBlockMagic) {
           cut(at, i + 1, w);
           return true;
@@ -483,7 +488,6 @@ class ParallelBzip2Decoder final : public StreamDecoder {
     p.skip = unsigned(start_);
     p.bits = at - start_;
     p.level = level_;
-    p.crc = get_bits(buf_, start_ + 48, 32);
     return p;
   }
 
