@@ -25,6 +25,8 @@ namespace qflash::detail {
 namespace {
 
 constexpr char kCorrupt[] = "compressed data is corrupt";
+constexpr char kStreamCrc[] =
+    "compressed data is corrupt (the stream CRC does not match its blocks)";
 
 // One thread: the stream as it comes, with no cutting.
 class Bzip2Decoder final : public StreamDecoder {
@@ -171,7 +173,8 @@ void wrap(const Piece& p, std::vector<uint8_t>& w) {
       n -= 8;
     }
   };
-  if (const unsigned rest = unsigned(p.bits % 8)) put(get_bits(p.bytes, p.skip + whole * 8, rest), rest);
+  if (const unsigned rest = unsigned(p.bits % 8))
+    put(get_bits(p.bytes, p.skip + whole * 8, rest), rest);
   put(kEndMagic, 48);
   put(p.crc(), 32);
   if (n) *o++ = uint8_t(acc << (8 - n));
@@ -199,7 +202,8 @@ class ParallelBzip2Decoder final : public StreamDecoder {
       if (!message_.empty()) break;
       if (jobs_.empty() && !ready_ && eof_ != Eof::None) {
         if (eof_ == Eof::Clean) return StreamStatus::End;
-        if (eof_ == Eof::Trailing) return fail("compressed data is followed by bytes that are not bzip2");
+        if (eof_ == Eof::Trailing)
+          return fail("compressed data is followed by bytes that are not bzip2");
         return StreamStatus::Ok;  // truncated: the caller says so
       }
       if (in.size() != had_in || out.size() != had_out || out.empty()) return StreamStatus::Ok;
@@ -356,7 +360,7 @@ class ParallelBzip2Decoder final : public StreamDecoder {
       if (st == State::Done && drained) {
         combined_ = (combined_ << 1 | combined_ >> 31) ^ h.piece.crc();
         if (h.piece.ends_stream) {
-          if (combined_ != h.piece.stream_crc) return (void)fail(kCorrupt + std::string(" (stream CRC)"));
+          if (combined_ != h.piece.stream_crc) return (void)fail(kStreamCrc);
           combined_ = 0;
         }
         jobs_.pop_front();
@@ -505,16 +509,16 @@ class ParallelBzip2Decoder final : public StreamDecoder {
   // A stream header and its first magic: a block (opened) or the end of an
   // empty stream.
   bool scan_header(bool at_end) {
+    const uint8_t* b = buf_.data();
     if (buf_.size() < 10) {
       if (!at_end) return false;
       if (buf_.empty() && seen_stream_) eof_ = Eof::Clean;
-      else if (seen_stream_ && std::memcmp(buf_.data(), "BZh", std::min<size_t>(3, buf_.size())) != 0)
+      else if (seen_stream_ && std::memcmp(b, "BZh", std::min<size_t>(3, buf_.size())) != 0)
         eof_ = Eof::Trailing;
       else
         eof_ = Eof::Truncated;
       return false;
     }
-    const uint8_t* b = buf_.data();
     if (std::memcmp(b, "BZh", 3) != 0 || b[3] < '1' || b[3] > '9' || !is_magic_at(4)) {
       if (seen_stream_) eof_ = Eof::Trailing;
       else fail("not a bzip2 stream");
@@ -527,7 +531,7 @@ class ParallelBzip2Decoder final : public StreamDecoder {
         if (at_end) eof_ = Eof::Truncated;
         return false;
       }
-      if (get_bits(buf_, 80, 32) != 0) return fail(kCorrupt + std::string(" (stream CRC)")), false;
+      if (get_bits(buf_, 80, 32) != 0) return fail(kStreamCrc), false;
       buf_.erase(buf_.begin(), buf_.begin() + 14);
       seen_stream_ = true;
       return scan_header(at_end);
@@ -576,7 +580,8 @@ class ParallelBzip2Decoder final : public StreamDecoder {
 
 std::unique_ptr<StreamDecoder> make_bzip2_decoder(unsigned threads, uint64_t memory_limit) {
   if (threads == 0) threads = std::max(1u, std::thread::hardware_concurrency());
-  threads = unsigned(std::min<uint64_t>(threads, std::max<uint64_t>(1, memory_limit / kThreadMemory)));
+  // Fewer threads where the memory allowed would not hold them all.
+  threads = unsigned(std::clamp<uint64_t>(memory_limit / kThreadMemory, 1, threads));
   if (threads == 1) return std::make_unique<Bzip2Decoder>();
   return std::make_unique<ParallelBzip2Decoder>(threads);
 }
