@@ -6,8 +6,10 @@
 // libbz2 decodes it on a worker thread, checking the block CRC. The magic can
 // also occur by chance inside compressed data: a piece that does not decode
 // is joined with the next and tried again, so a chance magic costs time,
-// never the stream. Output stays in input order; on one thread the stream is
-// decoded as it comes, with no cutting.
+// not the stream. Memory stays bounded whatever the input: a few blocks in
+// flight per thread, decoded bytes handed on in pieces, a piece longer than
+// any block refused. Output stays in input order; on one thread the stream
+// is decoded as it comes, with no cutting.
 #include <bzlib.h>
 
 #include <algorithm>
@@ -17,6 +19,7 @@
 #include <deque>
 #include <mutex>
 #include <optional>
+#include <system_error>
 #include <thread>
 #include <vector>
 
@@ -194,10 +197,17 @@ void wrap(const Piece& p, std::vector<uint8_t>& w) {
   if (n) *o++ = uint8_t(acc << (8 - n));
 }
 
+// The caller's thread cuts the input into pieces (jobs, in input order) and
+// hands on the first job's bytes; the worker threads, made here and joined
+// in the destructor, decode the jobs first queued first.
 class ParallelBzip2Decoder final : public StreamDecoder {
  public:
   explicit ParallelBzip2Decoder(unsigned threads) : max_jobs_(threads * kJobsPerThread) {
-    for (unsigned i = 0; i < threads; ++i) workers_.emplace_back([this] { work(); });
+    try {
+      for (unsigned i = 0; i < threads; ++i) workers_.emplace_back([this] { work(); });
+    } catch (const std::system_error&) {
+      // No more threads to be had: those made do the work (threads() says).
+    }
   }
   ~ParallelBzip2Decoder() override {
     {
@@ -247,6 +257,8 @@ class ParallelBzip2Decoder final : public StreamDecoder {
     message_.clear();
   }
   std::string message() const override { return message_; }
+  // Worker threads running.
+  size_t threads() const { return workers_.size(); }
 
  private:
   enum class State { Queued, Running, Done, Failed };
@@ -255,7 +267,7 @@ class ParallelBzip2Decoder final : public StreamDecoder {
     State state = State::Queued;
     bool cancel = false;
     bool streamed = false;  // bytes were handed on before the CRC was checked
-    std::unique_ptr<uint8_t[]> out = std::make_unique<uint8_t[]>(kOutChunk);
+    std::unique_ptr<uint8_t[]> out = std::make_unique_for_overwrite<uint8_t[]>(kOutChunk);
     size_t write = 0, published = 0, read = 0;  // read <= published <= write
   };
   enum class Scan { Header, Blocks };
@@ -598,8 +610,11 @@ std::unique_ptr<StreamDecoder> make_bzip2_decoder(unsigned threads, uint64_t mem
   if (threads == 0) threads = std::max(1u, std::thread::hardware_concurrency());
   // Fewer threads where the memory allowed would not hold them all.
   threads = unsigned(std::clamp<uint64_t>(memory_limit / kThreadMemory, 1, threads));
-  if (threads == 1) return std::make_unique<Bzip2Decoder>();
-  return std::make_unique<ParallelBzip2Decoder>(threads);
+  if (threads > 1) {
+    auto parallel = std::make_unique<ParallelBzip2Decoder>(threads);
+    if (parallel->threads() > 1) return parallel;
+  }
+  return std::make_unique<Bzip2Decoder>();
 }
 
 }  // namespace qflash::detail
