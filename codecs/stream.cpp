@@ -37,7 +37,7 @@ std::unique_ptr<StreamDecoder> make_stream_decoder(StreamFormat format, unsigned
     case StreamFormat::Gzip: return detail::make_gzip_decoder();
     case StreamFormat::Xz: return detail::make_xz_decoder(threads, memory_limit);
     case StreamFormat::Zstd: return detail::make_zstd_stream_decoder(memory_limit);
-    case StreamFormat::Bzip2: return detail::make_bzip2_decoder();
+    case StreamFormat::Bzip2: return detail::make_bzip2_decoder(threads, memory_limit);
   }
   return nullptr;
 }

@@ -1,7 +1,8 @@
 // Streaming decoders for compressed raw disk images: gzip (zlib), xz
 // (liblzma, multi-threaded over the stream's blocks), zstd (libzstd) and
-// bzip2 (libbz2). Unlike Decompressor (one cluster in, one cluster out),
-// these take a stream of any length in pieces and give its bytes in order.
+// bzip2 (libbz2, its blocks cut apart and decoded on several threads).
+// Unlike Decompressor (one cluster in, one cluster out), these take a
+// stream of any length in pieces and give its bytes in order.
 //
 // Concatenated streams (several gzip members, xz streams, zstd frames or
 // bzip2 streams, as pigz, pbzip2 or `cat` make them) decode as one.
@@ -45,7 +46,7 @@ class StreamDecoder {
   virtual std::string message() const = 0;
 };
 
-// `threads`: decoding threads the format may use (xz only); 0 for one per CPU.
+// `threads`: decoding threads the format may use (xz, bzip2); 0 for one per CPU.
 // `memory_limit`: bytes the decoder may allocate (a stream asking for more,
 // e.g. an xz dictionary beyond it, is Corrupt with a message that says so).
 std::unique_ptr<StreamDecoder> make_stream_decoder(StreamFormat format, unsigned threads,

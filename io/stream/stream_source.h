@@ -21,7 +21,7 @@
 namespace qflash {
 
 struct StreamOptions {
-  unsigned threads = 0;                  // xz decoding threads; 0: one per CPU
+  unsigned threads = 0;                  // xz, bzip2 decoding threads; 0: one per CPU
   uint64_t decoder_memory = 512ull << 20;  // bound on what a decoder may allocate
   uint64_t window = 32ull << 20;         // decoded bytes kept for out-of-order reads
   uint64_t size_hint = 0;                // the decoded size if known elsewhere; 0: not
