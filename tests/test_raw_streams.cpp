@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 #include <sys/stat.h>
 
+#include <algorithm>
 #include <random>
 
 #include "tests/http/servers.h"
@@ -140,6 +141,36 @@ TEST_F(RawStreams, StandardInput) {
   r = run("(cat " + compressed(".gz") + " | " + qflash_bin() + " write --image-size=10M - " + out + ")");
   EXPECT_NE(r.status, 0);
   EXPECT_NE(r.err.find("grows past the size 10485760"), std::string::npos) << r.err;
+}
+
+// The published SHA-256 of a .img.xz is the compressed file's: checked as
+// the stream's one pass reads it, the rest of the file (none here, or a
+// trailing padding) read apart; a wrong one fails the run and leaves the
+// target unbootable. Standard input has no file to take it of.
+TEST_F(RawStreams, Sha256OfCompressedFiles) {
+  const std::string out = scratch / "out.raw";
+  for (const char* ext : {".xz", ".zst", ".gz", ".bz2"}) {
+    SCOPED_TRACE(ext);
+    const std::string img = compressed(ext);
+    const std::string sha = must("sha256sum " + quote(img)).substr(0, 64);
+    auto r = run(qflash_bin() + " write --json --sha256=" + sha + " " + quote(img) + " " + out);
+    ASSERT_EQ(r.status, 0) << r.err;
+    EXPECT_NE(r.out.find("\"image_sha256\": \"" + sha + "\""), std::string::npos) << r.out;
+    EXPECT_EQ(first_difference(out, disk()), -1);
+  }
+  const std::string wrong(64, 'a');
+  auto r = run(qflash_bin() + " write --sha256=" + wrong + " " + quote(compressed(".xz")) + " " + out);
+  // 1 if the verdict came before any write completed, else 2.
+  EXPECT_TRUE(r.status == 1 || r.status == 2) << r.err;
+  EXPECT_NE(r.err.find("is not the expected " + wrong), std::string::npos) << r.err;
+  const std::vector<uint8_t> head = read_file(out);
+  EXPECT_TRUE(std::all_of(head.begin(), head.begin() + long(std::min<size_t>(head.size(), 1 << 20)),
+                          [](uint8_t b) { return b == 0; }))
+      << "the first MiB of a target whose image did not check out is zero";
+  r = run("(cat " + compressed(".zst") + " | " + qflash_bin() + " write --sha256=" + wrong + " - " +
+          out + ")");
+  EXPECT_EQ(r.status, 1) << r.err;
+  EXPECT_NE(r.err.find("--sha256 needs the image as a file or URL"), std::string::npos) << r.err;
 }
 
 TEST_F(RawStreams, TwoTargetsShareOnePass) {

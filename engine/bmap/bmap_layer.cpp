@@ -48,6 +48,10 @@ class CheckedSource final : public Source {
   Status check_unchanged() const override { return inner_->check_unchanged(); }
   const StreamInfo* stream_info() const override { return inner_->stream_info(); }
   bool sequential() const override { return md_ != nullptr || inner_->sequential(); }
+  bool start_sha256() const override { return inner_->start_sha256(); }
+  Result<std::optional<Sha256::Digest>> finish_sha256() const override {
+    return inner_->finish_sha256();
+  }
 
  private:
   struct RangeState {

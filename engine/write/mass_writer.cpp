@@ -163,19 +163,18 @@ Status WriteSession::Impl::setup() {
   // in the order chunks are issued (which is each target's guest order).
   QF_ASSIGN(hasher_, WorkerPool::create(1));
   arm(hasher_->eventfd(), kHashTag, &hash_value_);
-  // A decompressing stream (a compressed image, standard input) is read in
-  // one pass: a second reader would force a second decode, and on a pipe
-  // it would read another part of the stream. Its file digest is not taken
-  // (it would need the stream's compressed bytes; not done yet).
-  if (chain_.layer(0).source().stream_info()) {
+  // A decompressing stream is read in one pass: a second reader would
+  // decode it again, and a pipe cannot be read twice. A compressed file
+  // takes its file's digest as its passes read it; standard input has none.
+  const Source& top = chain_.layer(0).source();
+  own_digest_ = top.start_sha256();
+  if (!own_digest_ && top.stream_info()) {
     if (options_.image_sha256)
-      return usage(chain_.name() + ": --sha256 is not supported yet for compressed images and "
-                                   "standard input");
+      return usage(chain_.name() + ": --sha256 needs the image as a file or URL, not a pipe");
     digest_done_ = true;
     return {};
   }
   staged_once_.assign(size_t(stager_->chunks()), false);
-  own_digest_ = chain_.layer(0).source().start_sha256();
   digest_thread_ = std::thread([this] { digest_image(); });
   return {};
 }

@@ -150,6 +150,28 @@ class StreamSource final : public Source {
   Status check_unchanged() const override { return inner_ ? inner_->check_unchanged() : Status{}; }
   const StreamInfo* stream_info() const override { return &info_; }
 
+  // The compressed file's digest is taken from the bytes the passes read,
+  // as they first go by (whichever pass reads them); finishing reads what
+  // no pass did (the end of the file, past the stream) from the file. A
+  // pipe cannot be read apart from its one pass: no digest for it.
+  bool start_sha256() const override {
+    std::lock_guard lock(mu_);
+    hashing_ = inner_ != nullptr;
+    return hashing_;
+  }
+  Result<std::optional<Sha256::Digest>> finish_sha256() const override {
+    std::lock_guard lock(mu_);
+    if (!hashing_) return std::optional<Sha256::Digest>();
+    std::vector<uint8_t> buf(kInputBlock);
+    while (hashed_ < inner_->size()) {
+      QF_ASSIGN(size_t n, inner_->read_at(buf, hashed_));
+      if (n == 0) return io_error("read " + name_ + " at " + std::to_string(hashed_), EIO);
+      sha_.update({buf.data(), n});
+      hashed_ += n;
+    }
+    return std::optional<Sha256::Digest>(sha_.finish());
+  }
+
   void set_size(uint64_t size, std::string from) {
     size_ = size;
     info_.size_from = std::move(from);
@@ -232,9 +254,14 @@ class StreamSource final : public Source {
       p.win_len -= ring / 2;
     }
     if (p.in.empty() && !p.input_eof) {
+      const uint64_t at = p.input->position();
       QF_ASSIGN(size_t n, p.input->read(p.in_buf));
       p.in = {p.in_buf.data(), n};
       p.input_eof = n == 0;
+      if (hashing_ && at <= hashed_ && hashed_ < at + n) {
+        sha_.update(p.in.subspan(size_t(hashed_ - at)));
+        hashed_ = at + n;
+      }
     }
     // The free part of the ring, up to its wrap.
     const size_t end = size_t(p.decoded % ring);
@@ -281,6 +308,10 @@ class StreamSource final : public Source {
   mutable std::vector<std::unique_ptr<Pass>> passes_;
   mutable uint64_t uses_ = 0;
   mutable Status error_;
+  // The compressed file's SHA-256 (start_sha256): bytes [0, hashed_) taken.
+  mutable bool hashing_ = false;
+  mutable Sha256 sha_;
+  mutable uint64_t hashed_ = 0;
 };
 
 }  // namespace
