@@ -97,8 +97,7 @@ Error in_chain(const std::string& top, Error e) {
 
 MemoryShares share_memory(uint64_t memory, const std::string& image) {
   if (!is_url(image)) return {memory, std::clamp<uint64_t>(memory / 4, 16u << 20, 48u << 20)};
-  const uint64_t caches = std::max<uint64_t>(memory / 2, 8u << 20);
-  return {std::max<uint64_t>(memory - std::min(memory, caches), 4u << 20), caches};
+  return {memory, std::max<uint64_t>(memory / 2, 8u << 20)};
 }
 
 Result<Chain> Chain::open(const std::string& name, const SourceOptions& options) {

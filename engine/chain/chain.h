@@ -15,12 +15,12 @@ inline constexpr size_t kMaxChainDepth = 64;
 
 // How --memory is shared between the engine's buffers (WriteOptions::memory)
 // and the caches of the image's files (SourceOptions::cache_bytes for
-// Chain::open). A local image's caches (L2 tables) come besides: a quarter
-// of `memory`, 16 to 48 MiB. An image over HTTP reads ahead into its chunk
-// cache, which must cover a far link's bandwidth-delay product, while the
-// engine copies from it at memory speed and needs few buffers: half of
-// `memory` (at least 8 MiB) goes to the caches, taken from the engine's
-// (which keeps at least 4 MiB).
+// Chain::open), which come besides. A local image's caches (L2 tables): a
+// quarter of `memory`, 16 to 48 MiB. An image over HTTP reads ahead into
+// its chunk cache, which must cover a far link's bandwidth-delay product:
+// half of `memory`, at least 8 MiB. The engine keeps all of `memory` (with
+// several targets, fewer buffers would make a target that falls behind
+// fetch its chunks again).
 struct MemoryShares {
   uint64_t engine = 0;  // bytes
   uint64_t caches = 0;  // bytes
