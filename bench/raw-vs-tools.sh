@@ -8,7 +8,7 @@
 # what the level changes, and -6 takes minutes on a shared 2-core machine;
 # -1 still makes a multi-block stream with -T0). Attaches 4 loop devices with direct I/O and times, per format:
 #   DEC -dc | dd oflag=direct   vs  qflash write --no-bmap          (1 target)
-#   bmaptool copy --bmap        vs  qflash write --bmap             (1 target; xz, zstd)
+#   bmaptool copy --bmap        vs  qflash write --bmap             (1 target)
 #   qflash write --no-bmap (1)  vs  qflash-mass --no-bmap (4 targets)
 # Targets are discarded before and compared with the disk after each run.
 # Goals (issue 12): qflash <= 0.8x DEC|dd, <= 0.5x bmaptool, 4 targets <= 1.3x one.
@@ -92,12 +92,9 @@ for f in $formats; do
   d1="${devs[0]}"
   fresh "$d1"; measure "$(dec "$f") -dc disk.raw.$f | dd of=$d1 bs=4M oflag=direct iflag=fullblock status=none"; t_dd=$wall; check "$d1"
   fresh "$d1"; measure "$bin/qflash write --yes --no-bmap disk.raw.$f $d1"; t_q=$wall; check "$d1"
-  t_b=-; t_qb=-; r_b=-
-  if [ "$f" = xz ] || [ "$f" = zst ]; then
-    fresh "$d1"; measure "bmaptool -q copy --bmap disk.raw.bmap disk.raw.$f $d1"; t_b=$wall; check "$d1"
-    fresh "$d1"; measure "$bin/qflash write --yes --bmap=disk.raw.bmap disk.raw.$f $d1"; t_qb=$wall; check "$d1"
-    r_b=$(ratio "$t_qb" "$t_b")
-  fi
+  fresh "$d1"; measure "bmaptool -q copy --bmap disk.raw.bmap disk.raw.$f $d1"; t_b=$wall; check "$d1"
+  fresh "$d1"; measure "$bin/qflash write --yes --bmap=disk.raw.bmap disk.raw.$f $d1"; t_qb=$wall; check "$d1"
+  r_b=$(ratio "$t_qb" "$t_b")
   fresh "${devs[@]}"; measure "$bin/qflash-mass --yes --no-bmap disk.raw.$f ${devs[*]}"; t_q4=$wall; check "${devs[@]}"
   printf "%-5s %9s %9s %6s %9s %9s %6s %9s %6s\n" "$f" "$t_dd" "$t_q" "$(ratio "$t_q" "$t_dd")" \
     "$t_b" "$t_qb" "$r_b" "$t_q4" "$(ratio "$t_q4" "$t_q")"
