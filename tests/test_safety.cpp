@@ -1,10 +1,8 @@
 // Safety of the write path on loop devices: block devices only with --yes or
 // a typed "yes", never while mounted (or a partition is), never twice, never
 // the image itself, never too small; a refusal writes nothing anywhere.
-#include <pty.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
-#include <sys/wait.h>
 
 #include <chrono>
 #include <fstream>
@@ -12,6 +10,7 @@
 
 #include <gtest/gtest.h>
 
+#include "tests/support/child.h"
 #include "tests/support/loop_device.h"
 #include "tests/support/mass_support.h"
 #include "tests/support/support.h"
@@ -20,37 +19,6 @@ namespace qflash::test {
 namespace {
 
 constexpr uint64_t kImageSize = 4u << 20;
-
-// Runs `argv` on a new pseudo-terminal; once `prompt` appears, types
-// `answer`. Returns the exit status and everything the terminal showed.
-CommandResult run_on_terminal(std::vector<std::string> argv, const std::string& prompt,
-                              const std::string& answer) {
-  CommandResult r;
-  int master = -1;
-  const pid_t pid = forkpty(&master, nullptr, nullptr, nullptr);
-  if (pid == 0) {
-    std::vector<char*> args;
-    for (auto& a : argv) args.push_back(a.data());
-    args.push_back(nullptr);
-    execv(args[0], args.data());
-    _exit(127);
-  }
-  if (pid < 0) return r;
-  bool answered = false;
-  char buf[4096];
-  for (ssize_t n; (n = ::read(master, buf, sizeof buf)) > 0;) {  // EIO once the child is gone
-    r.out.append(buf, size_t(n));
-    if (!answered && r.out.find(prompt) != std::string::npos) {
-      answered = true;
-      (void)!::write(master, answer.data(), answer.size());
-    }
-  }
-  ::close(master);
-  int st = 0;
-  waitpid(pid, &st, 0);
-  r.status = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
-  return r;
-}
 
 // The first partition (sectors 2048..18431, as sgdisk -n 1:2048:+8M makes
 // it) of a loop device attached with -P, as a device node. A kernel without

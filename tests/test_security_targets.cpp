@@ -5,14 +5,12 @@
 // symlinks, files on proc or devtmpfs and character devices are refused.
 #include <gtest/gtest.h>
 
-#include <pty.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
 #include <fstream>
 #include <functional>
 
 #include "io/targets/targets.h"
+#include "tests/support/child.h"
 #include "tests/support/loop_device.h"
 #include "tests/support/mass_support.h"
 #include "tests/support/support.h"
@@ -21,37 +19,6 @@ namespace qflash::test {
 namespace {
 
 constexpr uint64_t kMiB = 1u << 20;
-
-// Runs `argv` on a new pseudo-terminal; once the prompt appears, calls
-// `at_prompt` (the attack) and types "yes". Returns the status and output.
-CommandResult run_confirmed(std::vector<std::string> argv, const std::function<void()>& at_prompt) {
-  CommandResult r;
-  int master = -1;
-  const pid_t pid = forkpty(&master, nullptr, nullptr, nullptr);
-  if (pid == 0) {
-    std::vector<char*> args;
-    for (auto& a : argv) args.push_back(a.data());
-    args.push_back(nullptr);
-    execv(args[0], args.data());
-    _exit(127);
-  }
-  if (pid < 0) return r;
-  bool answered = false;
-  char buf[4096];
-  for (ssize_t n; (n = ::read(master, buf, sizeof buf)) > 0;) {  // EIO once the child is gone
-    r.out.append(buf, size_t(n));
-    if (!answered && r.out.find("Type 'yes'") != std::string::npos) {
-      answered = true;
-      at_prompt();
-      (void)!::write(master, "yes\n", 4);
-    }
-  }
-  ::close(master);
-  int st = 0;
-  waitpid(pid, &st, 0);
-  r.status = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
-  return r;
-}
 
 class SecurityTargets : public testing::Test {
  protected:
@@ -119,7 +86,8 @@ TEST_F(SecurityTargets, LoopOverTheTargetWithAMountedFileSystemIsBusy) {
 TEST_F(SecurityTargets, NameSwappedForTheImageDuringThePromptChangesNothing) {
   LoopDevice disk(marker("disk.img"), {.required = true});
   const std::string file = marker("file.raw", 4 * kMiB);
-  CommandResult r = run_confirmed({qflash_mass_bin(), img_, disk.path(), file}, [&] {
+  const std::vector<std::string> argv = {qflash_mass_bin(), img_, disk.path(), file};
+  CommandResult r = run_on_terminal(argv, "Type 'yes'", "yes\n", [&] {
     fs::rename(file, dir_ / "kept.raw");
     fs::create_symlink(img_, file);
   });
@@ -140,7 +108,8 @@ TEST_F(SecurityTargets, LoopReattachedDuringThePromptNeverWritesTheOtherFile) {
   const std::string loop = shown.substr(0, shown.find('\n'));
   ASSERT_TRUE(loop.starts_with("/dev/loop")) << shown;
   CommandResult reattach;
-  CommandResult r = run_confirmed({qflash_mass_bin(), "--verify", img_, loop}, [&] {
+  const std::vector<std::string> argv = {qflash_mass_bin(), "--verify", img_, loop};
+  CommandResult r = run_on_terminal(argv, "Type 'yes'", "yes\n", [&] {
     run("losetup -d " + loop);
     reattach = run("losetup " + loop + " " + quote(other));
   });

@@ -4,6 +4,7 @@
 #include <linux/audit.h>
 #include <linux/filter.h>
 #include <linux/seccomp.h>
+#include <pty.h>
 #include <signal.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
@@ -79,6 +80,36 @@ ChildResult run_child(const std::string& command, const ChildOptions& options) {
   r.max_rss_kib = ru.ru_maxrss;
   r.out = slurp(out);
   r.err = slurp(err);
+  return r;
+}
+
+CommandResult run_on_terminal(std::vector<std::string> argv, const std::string& prompt,
+                              const std::string& answer, const std::function<void()>& at_prompt) {
+  CommandResult r;
+  int master = -1;
+  const pid_t pid = forkpty(&master, nullptr, nullptr, nullptr);
+  if (pid == 0) {
+    std::vector<char*> args;
+    for (auto& a : argv) args.push_back(a.data());
+    args.push_back(nullptr);
+    execv(args[0], args.data());
+    _exit(127);
+  }
+  if (pid < 0) return r;
+  bool answered = false;
+  char buf[4096];
+  for (ssize_t n; (n = ::read(master, buf, sizeof buf)) > 0;) {  // EIO once the child is gone
+    r.out.append(buf, size_t(n));
+    if (!answered && r.out.find(prompt) != std::string::npos) {
+      answered = true;
+      if (at_prompt) at_prompt();
+      (void)!::write(master, answer.data(), answer.size());
+    }
+  }
+  ::close(master);
+  int st = 0;
+  waitpid(pid, &st, 0);
+  r.status = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
   return r;
 }
 

@@ -9,6 +9,7 @@
 
 #include <functional>
 #include <string>
+#include <vector>
 
 #include "tests/support/support.h"
 
@@ -33,5 +34,12 @@ struct ChildResult : CommandResult {
 
 // `command` runs through /bin/sh -c "exec ...", so the measures are its own.
 ChildResult run_child(const std::string& command, const ChildOptions& options = {});
+
+// Runs `argv` (argv[0] a path) on a new pseudo-terminal, as at an operator's
+// terminal; once `prompt` appears, calls `at_prompt` (if set) and types
+// `answer`. Returns the exit status and everything the terminal showed.
+CommandResult run_on_terminal(std::vector<std::string> argv, const std::string& prompt,
+                              const std::string& answer,
+                              const std::function<void()>& at_prompt = {});
 
 }  // namespace qflash::test
