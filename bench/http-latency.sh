@@ -10,6 +10,7 @@
 # (best of RUNS); needs tools/build.sh first. Targets are files in $TMPDIR.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+. bench/lib.sh
 size_mib="${1:-512}"
 rtts="${2:-0 50 100 200}"
 runs="${3:-1}"
@@ -25,40 +26,16 @@ trap cleanup EXIT
 export no_proxy=127.0.0.1 NO_PROXY=127.0.0.1
 
 # Three quarters of the disk hold data, random so nothing compresses away.
-mkdir -p "$work/www" "$work/nginx"
+mkdir -p "$work/www"
 img="$work/www/disk.qcow2"
 qemu-img create -q -f qcow2 "$img" "${size_mib}M"
 head -c "$((size_mib * 3 / 4))M" /dev/urandom >"$work/data.raw"
 qemu-img convert -q -n -f raw -O qcow2 "$work/data.raw" "$img"
 rm -f "$work/data.raw"
 
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
-wait_port() { for _ in $(seq 100); do (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return; sleep 0.1; done; }
-
 port="$(free_port)"
-cat >"$work/nginx.conf" <<CONF
-daemon off;
-master_process off;
-worker_processes 1;
-pid $work/nginx/nginx.pid;
-error_log $work/nginx/error.log;
-events { worker_connections 256; }
-http {
-  access_log off;
-  client_body_temp_path $work/nginx/body;
-  proxy_temp_path $work/nginx/proxy;
-  fastcgi_temp_path $work/nginx/fastcgi;
-  uwsgi_temp_path $work/nginx/uwsgi;
-  scgi_temp_path $work/nginx/scgi;
-  default_type application/octet-stream;
-  sendfile on;
-  keepalive_requests 100000;
-  server { listen 127.0.0.1:$port; root $work/www; }
-}
-CONF
-nginx -p "$work/nginx" -e "$work/nginx/error.log" -c "$work/nginx.conf" &
-pids+=($!)
-wait_port "$port"
+start_nginx "$work/www" "$port" "$work/nginx"
+pids+=("$nginx_pid")
 
 targets() { for i in $(seq "$1"); do echo "$work/t$i.raw"; done; }
 seconds() {  # wall-clock seconds of the command (a shell function too); fails with it

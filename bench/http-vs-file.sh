@@ -5,6 +5,7 @@
 # Usage: bench/http-vs-file.sh [SIZE_MIB=1024] [RUNS=3]; needs tools/build.sh first.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+. bench/lib.sh
 size_mib="${1:-1024}"
 runs="${2:-3}"
 qflash="${QFLASH:-build/bin/qflash}"
@@ -18,40 +19,15 @@ cleanup() {
 trap cleanup EXIT
 
 # Three quarters of the disk hold data (random, so nothing compresses away).
-mkdir -p "$work/www" "$work/nginx"
+mkdir -p "$work/www"
 img="$work/www/disk.qcow2"
 qemu-img create -q -f qcow2 "$img" "${size_mib}M"
 head -c "$((size_mib * 3 / 4))M" /dev/urandom >"$work/data.raw"
 qemu-img convert -q -n -f raw -O qcow2 "$work/data.raw" "$img"
 rm -f "$work/data.raw"
 
-port="$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')"
-cat >"$work/nginx.conf" <<CONF
-daemon off;
-master_process off;
-worker_processes 1;
-pid $work/nginx/nginx.pid;
-error_log $work/nginx/error.log;
-events { worker_connections 256; }
-http {
-  access_log off;
-  client_body_temp_path $work/nginx/body;
-  proxy_temp_path $work/nginx/proxy;
-  fastcgi_temp_path $work/nginx/fastcgi;
-  uwsgi_temp_path $work/nginx/uwsgi;
-  scgi_temp_path $work/nginx/scgi;
-  default_type application/octet-stream;
-  sendfile on;
-  keepalive_requests 100000;
-  server { listen 127.0.0.1:$port; root $work/www; }
-}
-CONF
-nginx -p "$work/nginx" -e "$work/nginx/error.log" -c "$work/nginx.conf" &
-nginx_pid=$!
-for _ in $(seq 50); do
-  (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && break
-  sleep 0.1
-done
+port="$(free_port)"
+start_nginx "$work/www" "$port" "$work/nginx"
 
 best() {  # best wall-clock seconds of $runs runs of: qflash write "$1" target
   local best_s="" s

@@ -16,16 +16,14 @@
 # Usage: bench/raw-vs-tools.sh [WORKDIR]   (default /var/tmp/qflash-raw-bench)
 set -euo pipefail
 cd "$(dirname "$0")/.."
+. bench/lib.sh
 bin="$PWD/${BUILD_DIR:-build}/bin"
 work="${1:-/var/tmp/qflash-raw-bench}"
 mib="${DISK_MIB:-512}"
 formats="${FORMATS:-xz zst gz bz2}"
 xz_level="${XZ_LEVEL:--1}"
 
-for p in e2fsprogs gdisk xz-utils zstd gzip bzip2 bmap-tools time util-linux; do
-  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" ||
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "$p" >/dev/null
-done
+need_packages e2fsprogs gdisk xz-utils zstd gzip bzip2 bmap-tools time util-linux
 [ -x "$bin/qflash-mass" ] || tools/build.sh
 mkdir -p "$work"
 cd "$work"

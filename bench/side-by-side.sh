@@ -15,14 +15,12 @@
 # Usage: bench/side-by-side.sh [WORKDIR]     (default /var/tmp/qflash-side-by-side)
 set -euo pipefail
 cd "$(dirname "$0")/.."
+. bench/lib.sh
 bin="$PWD/${BUILD_DIR:-build}/bin"
 work="${1:-/var/tmp/qflash-side-by-side}"
 targets=4
 
-for p in dosfstools mtools e2fsprogs gdisk qemu-utils time util-linux nginx python3; do
-  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" ||
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "$p" >/dev/null
-done
+need_packages dosfstools mtools e2fsprogs gdisk qemu-utils time util-linux nginx python3
 [ -x "$bin/qflash-mass" ] || tools/build.sh
 mkdir -p "$work"
 cd "$work"
@@ -137,30 +135,8 @@ echo "peak RSS of qflash-mass: $rss_max MiB (goal <= 300); every target checked 
 
 # The same images served by nginx on 127.0.0.1 (one process, sendfile; its
 # CPU is not in the cpu column): qflash-mass reads them with range requests.
-port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-mkdir -p nginx
-cat >nginx/nginx.conf <<CONF
-daemon off;
-master_process off;
-pid $work/nginx/nginx.pid;
-error_log $work/nginx/error.log;
-events { worker_connections 256; }
-http {
-  access_log off;
-  client_body_temp_path $work/nginx/body;
-  proxy_temp_path $work/nginx/proxy;
-  fastcgi_temp_path $work/nginx/fastcgi;
-  uwsgi_temp_path $work/nginx/uwsgi;
-  scgi_temp_path $work/nginx/scgi;
-  default_type application/octet-stream;
-  sendfile on;
-  keepalive_requests 100000;
-  server { listen 127.0.0.1:$port; root $work; }
-}
-CONF
-nginx -p "$work/nginx" -e "$work/nginx/error.log" -c "$work/nginx/nginx.conf" &
-nginx_pid=$!
-for _ in $(seq 50); do (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && break; sleep 0.1; done
+port=$(free_port)
+start_nginx "$work" "$port" "$work/nginx"
 for c in deflate zstd; do
   fresh "${devs[@]}"
   measure "$bin/qflash-mass" --yes "disk-$c.qcow2" "${devs[@]}"
