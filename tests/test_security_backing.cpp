@@ -41,7 +41,9 @@ class SecurityBacking : public testing::Test {
   // `named` and containing `hint`; the target is not created.
   void expect_refused(const std::string& args, const std::string& named, const std::string& hint) {
     const std::string target = dir_ / "out.raw";
-    ChildResult r = run_child(qflash_bin() + " write " + args + " " + quote(target), {.timeout = 20});
+    ChildOptions options;
+    options.timeout = 20;
+    ChildResult r = run_child(qflash_bin() + " write " + args + " " + quote(target), options);
     EXPECT_FALSE(r.hung) << args << ": hung";
     EXPECT_EQ(r.status, 1) << args << ": " << r.err;
     EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << r.err;

@@ -101,6 +101,17 @@ inline std::string slurp(const std::string& path) {
   return s.str();
 }
 
+// The port a server script started as `proc` writes to `port_file` once it
+// listens (up to 10 s); throws if it exits or never does.
+inline int port_from_file(ChildProcess& proc, const std::string& port_file,
+                          const std::string& what) {
+  for (int i = 0; i < 500 && proc.running(); ++i) {
+    if (std::filesystem::exists(port_file)) return std::stoi(slurp(port_file));
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  throw std::runtime_error(what + " did not start");
+}
+
 // nginx serving `root`, one process (master_process off) in the foreground.
 // `extra` is pasted into the server block (locations, auth, certificates);
 // `tls` makes it listen for https.
@@ -165,14 +176,7 @@ class FaultyServer {
                                      "--port-file", port_file, "--log",  log_};
     argv.insert(argv.end(), flags.begin(), flags.end());
     proc_ = std::make_unique<ChildProcess>(argv);
-    for (int i = 0; i < 500 && proc_->running(); ++i) {
-      if (std::filesystem::exists(port_file)) {
-        port_ = std::stoi(slurp(port_file));
-        return;
-      }
-      std::this_thread::sleep_for(std::chrono::milliseconds(20));
-    }
-    throw std::runtime_error("faulty_server.py did not start");
+    port_ = port_from_file(*proc_, port_file, "faulty_server.py");
   }
   std::string url(const std::string& path) const {
     return "http://127.0.0.1:" + std::to_string(port_) + "/" + path;
@@ -212,14 +216,7 @@ class BadProxy {
     std::vector<std::string> argv = {"python3", script, "--port-file", port_file, "--log", log_};
     argv.insert(argv.end(), flags.begin(), flags.end());
     proc_ = std::make_unique<ChildProcess>(argv);
-    for (int i = 0; i < 500 && proc_->running(); ++i) {
-      if (std::filesystem::exists(port_file)) {
-        port_ = std::stoi(slurp(port_file));
-        return;
-      }
-      std::this_thread::sleep_for(std::chrono::milliseconds(20));
-    }
-    throw std::runtime_error("bad_proxy.py did not start");
+    port_ = port_from_file(*proc_, port_file, "bad_proxy.py");
   }
   std::string url() const { return "http://127.0.0.1:" + std::to_string(port_); }
   std::string log() const { return slurp(log_); }
