@@ -69,9 +69,11 @@ class Source {
   // finish_sha256() fetches what the run did not read and returns the
   // digest; call it once the run's reads are over (earlier, it reads ahead
   // of them). nullopt if it gave the digest up (bytes out of order beyond
-  // its memory bound): read the file instead. An error if fetching failed.
+  // its memory bound): read the file instead. An error if fetching failed,
+  // or (ErrorKind::Interrupted) once `cancel` was set.
   virtual bool start_sha256() const { return false; }
-  virtual Result<std::optional<Sha256::Digest>> finish_sha256() const {
+  virtual Result<std::optional<Sha256::Digest>> finish_sha256(const std::atomic<bool>& cancel) const {
+    (void)cancel;
     return std::optional<Sha256::Digest>();
   }
 

@@ -199,15 +199,15 @@ void WriteSession::Impl::digest_image() {
       std::unique_lock lock(mu_);
       reads_cv_.wait(lock, [this] { return reads_over_ || quit_; });
     }
-    auto own = quit_ ? Result<std::optional<Sha256::Digest>>(std::optional<Sha256::Digest>())
-                     : src.finish_sha256();
+    auto own = src.finish_sha256(quit_);
     if (!own || *own) {
       {
         std::lock_guard lock(mu_);
         digest_done_ = true;
-        if (quit_) digest_error_ = Error{ErrorKind::Interrupted, "digest of " + src.name() + " not finished"};
-        else if (own) image_digest_ = **own;
-        else digest_error_ = own.take_error();
+        if (own)
+          image_digest_ = **own;
+        else
+          digest_error_ = own.take_error();
       }
       wake();
       return;

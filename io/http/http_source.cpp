@@ -252,15 +252,16 @@ class HttpSource final : public Source {
     return true;
   }
 
-  Result<std::optional<Sha256::Digest>> finish_sha256() const override {
+  Result<std::optional<Sha256::Digest>> finish_sha256(const std::atomic<bool>& cancel) const override {
     std::unique_lock lk(mu_);
     const uint64_t chunks = (v_.size + opt_.chunk_size - 1) / opt_.chunk_size;
     while (!hash_lost_ && hashed_ < chunks) {
       if (fatal_) return *fatal_;
+      if (cancel) return Error{ErrorKind::Interrupted, name_ + ": digest not finished"};
       hash_cached();
       if (hashed_ == chunks) break;
       if (want(hashed_, true)) curl_multi_wakeup(multi_);
-      cv_.wait(lk);
+      cv_.wait_for(lk, std::chrono::milliseconds(50));
     }
     if (hash_lost_) return std::optional<Sha256::Digest>();
     return std::optional<Sha256::Digest>(sha_.finish());

@@ -159,11 +159,12 @@ class StreamSource final : public Source {
     hashing_ = inner_ != nullptr;
     return hashing_;
   }
-  Result<std::optional<Sha256::Digest>> finish_sha256() const override {
+  Result<std::optional<Sha256::Digest>> finish_sha256(const std::atomic<bool>& cancel) const override {
     std::lock_guard lock(mu_);
     if (!hashing_) return std::optional<Sha256::Digest>();
     std::vector<uint8_t> buf(kInputBlock);
     while (hashed_ < inner_->size()) {
+      if (cancel) return Error{ErrorKind::Interrupted, name_ + ": digest not finished"};
       QF_ASSIGN(size_t n, inner_->read_at(buf, hashed_));
       if (n == 0) return io_error("read " + name_ + " at " + std::to_string(hashed_), EIO);
       sha_.update({buf.data(), n});
