@@ -94,11 +94,10 @@ TEST_F(FaultsTargets, SlowDriveSetsThePaceWithoutMemoryGrowing) {
   EXPECT_EQ(first_difference(dir / "want.raw", fast.backing()), -1);
   // Buffering for the slow drive would hold most of the image; the budget
   // plus the program itself is all it may take.
-  const long limit_kib = long(memory_mib + 48) * 1024;
   std::printf("slow drive: %.1f s, peak RSS %ld KiB for a %lu MiB image, --memory=%luM\n",
               r.seconds, r.max_rss_kib, (unsigned long)mib, (unsigned long)memory_mib);
 #ifndef __SANITIZE_ADDRESS__  // ASan's shadow memory and quarantine count in the RSS
-  EXPECT_LT(r.max_rss_kib, limit_kib);
+  EXPECT_LT(r.max_rss_kib, long(memory_mib + 48) * 1024);
 #endif
 }
 

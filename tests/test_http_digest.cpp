@@ -11,8 +11,6 @@
 namespace qflash::test {
 namespace {
 
-constexpr uint64_t kMiB = 1u << 20;
-
 TEST(HttpDigest, ImageDownloadedOnceWithItsDigest) {
   ScratchDir dir;
   fs::create_directories(dir / "www");
@@ -40,9 +38,11 @@ TEST(HttpDigest, ImageDownloadedOnceWithItsDigest) {
     EXPECT_NE(r.out.find("\"image_sha256\": \"" + sha + "\""), std::string::npos) << r.out;
     EXPECT_EQ(first_difference(raw, target), -1);
     const uint64_t bytes = served() - before;
-    // The header and tables read at open may be fetched again later: a few MiB.
+    // The header and tables read at open may be fetched again later, and a
+    // few chunks evicted before they were read (a slow machine): far less
+    // than a second download.
     EXPECT_GT(bytes, fs::file_size(img) - 1);
-    EXPECT_LE(bytes, fs::file_size(img) + 4 * kMiB) << "downloaded twice?";
+    EXPECT_LE(bytes, fs::file_size(img) * 5 / 4) << "downloaded twice?";
   }
 }
 
