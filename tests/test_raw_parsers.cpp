@@ -103,6 +103,48 @@ std::vector<uint8_t> zstd(std::span<const uint8_t> in) {
   return out;
 }
 
+// A gzip header with every optional field (extra, name, comment, CRC),
+// arriving a byte at a time as from a slow pipe: the decoder waits for all
+// of it before inflating (cut short, igzip once took the rest for deflate).
+TEST(GzipDecoder, HeaderInPieces) {
+  const auto raw = pattern(1 << 20);
+  z_stream z{};
+  deflateInit2(&z, 1, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY);
+  std::string name = "a-rather-long-file-name.img", comment = "made for the test";
+  std::vector<uint8_t> extra = {'Q', 'F', 2, 0, 1, 2};
+  gz_header h{};
+  h.name = reinterpret_cast<Bytef*>(name.data());
+  h.comment = reinterpret_cast<Bytef*>(comment.data());
+  h.extra = extra.data();
+  h.extra_len = uInt(extra.size());
+  h.hcrc = 1;
+  deflateSetHeader(&z, &h);
+  std::vector<uint8_t> gz(deflateBound(&z, uLong(raw.size())) + 256);
+  z.next_in = const_cast<uint8_t*>(raw.data());
+  z.avail_in = uInt(raw.size());
+  z.next_out = gz.data();
+  z.avail_out = uInt(gz.size());
+  ASSERT_EQ(deflate(&z, Z_FINISH), Z_STREAM_END);
+  gz.resize(z.total_out);
+  deflateEnd(&z);
+
+  auto dec = make_stream_decoder(StreamFormat::Gzip, 1, 64 << 20);
+  std::vector<uint8_t> out(raw.size() + 1);  // room left: the trailer is read too
+  std::span<uint8_t> room(out);
+  StreamStatus st = StreamStatus::Ok;
+  for (size_t at = 0; at < gz.size() && st == StreamStatus::Ok; ++at) {
+    std::span<const uint8_t> in(gz.data() + at, 1);
+    st = dec->decode(in, room, at + 1 == gz.size());
+    ASSERT_NE(st, StreamStatus::Corrupt) << "at " << at << ": " << dec->message();
+    ASSERT_TRUE(in.empty()) << at;
+  }
+  std::span<const uint8_t> none;
+  EXPECT_EQ(dec->decode(none, room, true), StreamStatus::End);
+  EXPECT_EQ(room.size(), 1u);
+  out.pop_back();
+  EXPECT_EQ(out, raw);
+}
+
 TEST(StreamSource, WindowAndSecondPass) {
   const auto raw = pattern(8 << 20);
   const auto gz = gzip(raw);
