@@ -75,17 +75,11 @@ class Bzip2Decoder final : public StreamDecoder {
     boundary_ = false;
     message_.clear();
   }
-  std::string message() const override { return message_; }
 
  private:
-  StreamStatus fail(std::string why) {
-    message_ = std::move(why);
-    return StreamStatus::Corrupt;
-  }
   bz_stream s_{};
   bool ok_ = false;
   bool boundary_ = false;
-  std::string message_;
 };
 
 // ---- The parallel decoder ----
@@ -256,7 +250,6 @@ class ParallelBzip2Decoder final : public StreamDecoder {
     combined_ = 0;
     message_.clear();
   }
-  std::string message() const override { return message_; }
   // Worker threads running.
   size_t threads() const { return workers_.size(); }
 
@@ -272,11 +265,6 @@ class ParallelBzip2Decoder final : public StreamDecoder {
   };
   enum class Scan { Header, Blocks };
   enum class Eof { None, Clean, Truncated, Trailing };
-
-  StreamStatus fail(std::string why) {
-    message_ = std::move(why);
-    return StreamStatus::Corrupt;
-  }
 
   // ---- Worker side ----
 
@@ -601,7 +589,6 @@ class ParallelBzip2Decoder final : public StreamDecoder {
   Eof eof_ = Eof::None;
   std::optional<Piece> ready_;    // cut, waiting for room among the jobs
   uint32_t combined_ = 0;         // combined CRC of the stream's blocks handed on
-  std::string message_;
 };
 
 }  // namespace

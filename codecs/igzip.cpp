@@ -47,10 +47,7 @@ class GzipDecoder final : public StreamDecoder {
       in = in.subspan(avail_in - st_->avail_in);
       out = out.subspan(avail_out - st_->avail_out);
       boundary_ = false;
-      if (r < 0) {
-        message_ = isal_text(r);
-        return StreamStatus::Corrupt;
-      }
+      if (r < 0) return fail(isal_text(r));
       if (st_->block_state == ISAL_BLOCK_FINISH) {
         // Another member may follow (pigz --independent, cat a.gz b.gz).
         start_member();
@@ -65,7 +62,6 @@ class GzipDecoder final : public StreamDecoder {
     boundary_ = false;
     message_.clear();
   }
-  std::string message() const override { return message_; }
 
  private:
   // A member's gzip header reaches isal_inflate whole: given one cut short
@@ -81,8 +77,7 @@ class GzipDecoder final : public StreamDecoder {
     if (!length) {
       in = in.subspan(take);
       if (header_.size() < kMaxHeader) return StreamStatus::Ok;  // more to come
-      message_ = "gzip header longer than " + std::to_string(kMaxHeader) + " bytes";
-      return StreamStatus::Corrupt;
+      return fail("gzip header longer than " + std::to_string(kMaxHeader) + " bytes");
     }
     in = in.subspan(*length - before);  // what follows the header stays for inflate
     header_.resize(*length);
@@ -91,10 +86,8 @@ class GzipDecoder final : public StreamDecoder {
     st_->next_out = out.data();
     st_->avail_out = uint32_t(std::min<size_t>(out.size(), UINT32_MAX));
     const int r = isal_inflate(st_.get());
-    if (r < 0 || st_->avail_in != 0 || st_->avail_out != std::min<size_t>(out.size(), UINT32_MAX)) {
-      message_ = r < 0 ? isal_text(r) : "invalid gzip header";
-      return StreamStatus::Corrupt;
-    }
+    if (r < 0 || st_->avail_in != 0 || st_->avail_out != std::min<size_t>(out.size(), UINT32_MAX))
+      return fail(r < 0 ? isal_text(r) : "invalid gzip header");
     header_done_ = true;
     header_.clear();
     return StreamStatus::Ok;
@@ -134,7 +127,6 @@ class GzipDecoder final : public StreamDecoder {
   bool header_done_ = false;
   std::unique_ptr<inflate_state> st_;
   bool boundary_ = false;  // between members: the input may end here
-  std::string message_;
 };
 
 }  // namespace

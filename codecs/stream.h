@@ -40,10 +40,19 @@ class StreamDecoder {
   // input ends (`last`) in the middle of a member stays Ok with nothing
   // produced: the caller reports it truncated.
   virtual StreamStatus decode(std::span<const uint8_t>& in, std::span<uint8_t>& out, bool last) = 0;
-  // Back to the start of a new stream (a second pass), keeping allocations.
+  // Back to the start of a new stream (a second pass), keeping allocations;
+  // clears message().
   virtual void reset() = 0;
   // What the library said about a Corrupt stream.
-  virtual std::string message() const = 0;
+  const std::string& message() const { return message_; }
+
+ protected:
+  // Keeps `why` for message(); returns Corrupt, for decode() to return.
+  StreamStatus fail(std::string why) {
+    message_ = std::move(why);
+    return StreamStatus::Corrupt;
+  }
+  std::string message_;
 };
 
 // `threads`: decoding threads the format may use (xz, bzip2); 0 for one per CPU.

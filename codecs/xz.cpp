@@ -36,7 +36,7 @@ class XzDecoder final : public StreamDecoder {
   ~XzDecoder() override { lzma_end(&s_); }
 
   StreamStatus decode(std::span<const uint8_t>& in, std::span<uint8_t>& out, bool last) override {
-    if (init_ != LZMA_OK) return fail(init_);
+    if (init_ != LZMA_OK) return fail(lzma_text(init_));
     s_.next_in = in.data();
     s_.avail_in = in.size();
     s_.next_out = out.data();
@@ -46,7 +46,7 @@ class XzDecoder final : public StreamDecoder {
     out = out.subspan(out.size() - s_.avail_out);
     if (r == LZMA_STREAM_END) return StreamStatus::End;
     if (r == LZMA_OK || r == LZMA_BUF_ERROR) return StreamStatus::Ok;
-    return fail(r);
+    return fail(lzma_text(r));
   }
   void reset() override {
     lzma_end(&s_);
@@ -54,17 +54,11 @@ class XzDecoder final : public StreamDecoder {
     init_ = lzma_stream_decoder_mt(&s_, &mt_);
     message_.clear();
   }
-  std::string message() const override { return message_; }
 
  private:
-  StreamStatus fail(lzma_ret r) {
-    message_ = lzma_text(r);
-    return StreamStatus::Corrupt;
-  }
   lzma_stream s_ = LZMA_STREAM_INIT;
   lzma_mt mt_{};
   lzma_ret init_ = LZMA_PROG_ERROR;
-  std::string message_;
 };
 
 }  // namespace

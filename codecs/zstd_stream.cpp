@@ -38,16 +38,10 @@ class ZstdStreamDecoder final : public StreamDecoder {
     boundary_ = false;
     message_.clear();
   }
-  std::string message() const override { return message_; }
 
  private:
-  StreamStatus fail(std::string why) {
-    message_ = std::move(why);
-    return StreamStatus::Corrupt;
-  }
   ZSTD_DCtx* d_;
   bool boundary_ = false;
-  std::string message_;
 };
 
 }  // namespace
