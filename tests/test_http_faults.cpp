@@ -15,15 +15,6 @@
 namespace qflash::test {
 namespace {
 
-// A 24 MiB image with 13 MiB of data: ~15 range requests of 1 MiB.
-std::string make_image(const ScratchDir& dir) {
-  fs::create_directories(dir / "www");
-  std::string img = dir / "www/disk.qcow2";
-  must("qemu-img create -q -f qcow2 " + img + " 24M");
-  must("qemu-io -f qcow2 -c 'write -P 0x5a 0 10M' -c 'write -P 0x11 17M 3M' " + img);
-  return img;
-}
-
 HttpOptions quick() {
   HttpOptions o;
   o.backoff = std::chrono::milliseconds(5);
@@ -32,7 +23,7 @@ HttpOptions quick() {
 
 TEST(HttpFaults, TransientFaultsAreRetried) {
   ScratchDir dir;
-  std::string img = make_image(dir);
+  std::string img = make_served_image(dir);
   FaultyServer server(dir, dir / "www", {"--fail-rate", "0.3", "--seed", "5"});
   // A small budget: 1 MiB requests, enough of them for every kind of fault.
   auto r = run(qflash_bin() + " write --memory=16M " + server.url("disk.qcow2") + " " +
@@ -48,7 +39,7 @@ TEST(HttpFaults, TransientFaultsAreRetried) {
 
 TEST(HttpFaults, GivesUpAfterBoundedRetries) {
   ScratchDir dir;
-  make_image(dir);
+  make_served_image(dir);
   FaultyServer server(dir, dir / "www", {"--fail-rate", "1"});
   HttpOptions o = quick();
   o.max_retries = 3;
@@ -65,7 +56,7 @@ TEST(HttpFaults, GivesUpAfterBoundedRetries) {
 
 TEST(HttpFaults, ReadsGiveUpAfterBoundedRetries) {
   ScratchDir dir;
-  make_image(dir);
+  make_served_image(dir);
   FaultyServer server(dir, dir / "www", {"--fail-rate", "1", "--fail-from", "1"});
   HttpOptions o = quick();
   o.max_retries = 2;
@@ -84,7 +75,7 @@ TEST(HttpFaults, ReadsGiveUpAfterBoundedRetries) {
 
 TEST(HttpFaults, StalledTransferIsRetried) {
   ScratchDir dir;
-  std::string img = make_image(dir);
+  std::string img = make_served_image(dir);
   FaultyServer server(dir, dir / "www", {"--stall", "1"});
   HttpOptions o = quick();
   o.stall_timeout_s = 1;
@@ -102,7 +93,7 @@ TEST(HttpFaults, StalledTransferIsRetried) {
 // are not, and cached chunks cost no request.
 TEST(HttpFaults, ReadAheadAndCacheAsSeenByTheServer) {
   ScratchDir dir;
-  std::string img = make_image(dir);
+  std::string img = make_served_image(dir);
   FaultyServer server(dir, dir / "www");
   HttpOptions o = quick();
   o.chunk_size = 64 << 10;
@@ -150,7 +141,7 @@ TEST(HttpFaults, ReadAheadAndCacheAsSeenByTheServer) {
 
 TEST(HttpFaults, NoRangeSupportFailsBeforeWriting) {
   ScratchDir dir;
-  make_image(dir);
+  make_served_image(dir);
   FaultyServer server(dir, dir / "www", {"--ignore-range"});
   auto r = run(qflash_bin() + " write " + server.url("disk.qcow2") + " " + (dir / "got.raw"));
   EXPECT_EQ(r.status, 1);
@@ -181,7 +172,7 @@ TEST(HttpFaults, WholeFileAnsweredWith200) {
 
 TEST(HttpFaults, ChangedImageFailsTheRun) {
   ScratchDir dir;
-  make_image(dir);
+  make_served_image(dir);
   {
     // A new ETag after the header and tables were read: the data phase sees it.
     FaultyServer server(dir, dir / "www", {"--change-after", "4"});
@@ -209,7 +200,7 @@ TEST(HttpFaults, ChangedImageFailsTheRun) {
 
 TEST(HttpFaults, ClientErrorsAreNotRetried) {
   ScratchDir dir;
-  make_image(dir);
+  make_served_image(dir);
   FaultyServer server(dir, dir / "www", {"--require-header", "X-Token: t0k3n"});
   auto r = run(qflash_bin() + " map " + server.url("disk.qcow2"));
   EXPECT_EQ(r.status, 1);
@@ -226,7 +217,7 @@ TEST(HttpFaults, ClientErrorsAreNotRetried) {
 // and credentials: every target exact, the JSON report without secrets.
 TEST(HttpFaults, MassFromUrl) {
   ScratchDir dir;
-  std::string img = make_image(dir);
+  std::string img = make_served_image(dir);
   FaultyServer server(dir, dir / "www",
                       {"--auth", "station:pa55w0rd", "--require-header", "X-Token: t0k3n",
                        "--fail-rate", "0.2", "--seed", "11"});
@@ -249,7 +240,7 @@ TEST(HttpFaults, MassFromUrl) {
 
 TEST(HttpFaults, SecretsReachTheServerNotTheOutput) {
   ScratchDir dir;
-  std::string img = make_image(dir);
+  std::string img = make_served_image(dir);
   FaultyServer server(dir, dir / "www",
                       {"--auth", "station:pa55w0rd", "--require-header", "X-Token: t0k3n",
                        "--fail-rate", "0.2", "--seed", "3"});

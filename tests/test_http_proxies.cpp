@@ -18,13 +18,9 @@
 namespace qflash::test {
 namespace {
 
-// dir/www/disk.qcow2: 24 MiB, 13 MiB of data; dir/want.raw as qemu sees it.
+// make_served_image, and dir/want.raw as qemu sees it.
 std::string make_image(const ScratchDir& dir) {
-  fs::create_directories(dir / "www");
-  std::string img = dir / "www/disk.qcow2";
-  must("qemu-img create -q -f qcow2 " + img + " 24M");
-  must("qemu-io -f qcow2 -c 'write -P 0x5a 0 10M' -c 'write -P 0x11 17M 3M' " + img +
-       " >/dev/null");
+  std::string img = make_served_image(dir);
   qemu_raw(img, dir / "want.raw");
   return img;
 }
