@@ -18,13 +18,9 @@ cleanup() {
 }
 trap cleanup EXIT
 
-# Three quarters of the disk hold data (random, so nothing compresses away).
 mkdir -p "$work/www"
 img="$work/www/disk.qcow2"
-qemu-img create -q -f qcow2 "$img" "${size_mib}M"
-head -c "$((size_mib * 3 / 4))M" /dev/urandom >"$work/data.raw"
-qemu-img convert -q -n -f raw -O qcow2 "$work/data.raw" "$img"
-rm -f "$work/data.raw"
+make_random_qcow2 "$img" "$size_mib"
 
 port="$(free_port)"
 start_nginx "$work/www" "$port" "$work/nginx"

@@ -1,5 +1,5 @@
 # Shared by the bench scripts (sourced): Debian packages they need, a free
-# port, and nginx serving a folder on 127.0.0.1.
+# port, a QCOW2 of random data, and nginx serving a folder on 127.0.0.1.
 
 # Installs each Debian package of "$@" that is missing.
 need_packages() {
@@ -22,6 +22,15 @@ wait_port() {
     (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return
     sleep 0.1
   done
+}
+
+# Makes $1, a QCOW2 of $2 MiB whose first three quarters hold random data
+# (nothing compresses away), using $1.data as scratch.
+make_random_qcow2() {
+  qemu-img create -q -f qcow2 "$1" "$2M"
+  head -c "$(($2 * 3 / 4))M" /dev/urandom >"$1.data"
+  qemu-img convert -q -n -f raw -O qcow2 "$1.data" "$1"
+  rm -f "$1.data"
 }
 
 # Starts nginx (one process, sendfile, no access log) serving folder $1 on
