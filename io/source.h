@@ -68,13 +68,12 @@ class Source {
   // start_sha256() asks it to (false: it cannot; read the file instead).
   // finish_sha256() fetches what the run did not read and returns the
   // digest; call it once the run's reads are over (earlier, it reads ahead
-  // of them). nullopt if it gave the digest up (bytes out of order beyond
-  // its memory bound): read the file instead. An error if fetching failed,
-  // or (ErrorKind::Interrupted) once `cancel` was set.
+  // of them), and only after start_sha256() said true. An error if
+  // fetching failed, or (ErrorKind::Interrupted) once `cancel` was set.
   virtual bool start_sha256() const { return false; }
-  virtual Result<std::optional<Sha256::Digest>> finish_sha256(const std::atomic<bool>& cancel) const {
+  virtual Result<Sha256::Digest> finish_sha256(const std::atomic<bool>& cancel) const {
     (void)cancel;
-    return std::optional<Sha256::Digest>();
+    return unsupported(name() + ": no digest taken while reading");
   }
 
   // read_at until full; bytes past the end of the source read as zeros

@@ -52,6 +52,11 @@ TEST(HttpChunkCache, EvictsLeastRecentlyUsed) {
   cache.put(7, chunk(9));
   EXPECT_EQ((*cache.get(7))[0], 9);
   EXPECT_EQ(cache.size(), 3u);
+  // A retired chunk goes first, before older ones.
+  cache.retire(7);
+  cache.put(8, chunk(8));
+  EXPECT_FALSE(cache.contains(7));
+  EXPECT_TRUE(cache.contains(5) && cache.contains(6) && cache.contains(8));
 }
 
 }  // namespace

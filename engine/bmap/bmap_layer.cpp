@@ -49,7 +49,7 @@ class CheckedSource final : public Source {
   const StreamInfo* stream_info() const override { return inner_->stream_info(); }
   bool sequential() const override { return md_ != nullptr || inner_->sequential(); }
   bool start_sha256() const override { return inner_->start_sha256(); }
-  Result<std::optional<Sha256::Digest>> finish_sha256(const std::atomic<bool>& cancel) const override {
+  Result<Sha256::Digest> finish_sha256(const std::atomic<bool>& cancel) const override {
     return inner_->finish_sha256(cancel);
   }
 

@@ -190,8 +190,10 @@ void WriteSession::Impl::wake() {
   [[maybe_unused]] ssize_t n = ::write(wake_.get(), &one, sizeof one);
 }
 
-// The SHA-256 of the top image file, read start to end beside the engine
-// (its own reads follow the guest order, not the file's).
+// The SHA-256 of the top image file: taken by the source as the run reads
+// (HTTP, a compressed file) and finished once the reads are over, else read
+// start to end beside the engine (its own reads follow the guest order, not
+// the file's).
 void WriteSession::Impl::digest_image() {
   const Source& src = chain_.layer(0).source();
   if (own_digest_) {
@@ -200,18 +202,16 @@ void WriteSession::Impl::digest_image() {
       reads_cv_.wait(lock, [this] { return reads_over_ || quit_; });
     }
     auto own = src.finish_sha256(quit_);
-    if (!own || *own) {
-      {
-        std::lock_guard lock(mu_);
-        digest_done_ = true;
-        if (own)
-          image_digest_ = **own;
-        else
-          digest_error_ = own.take_error();
-      }
-      wake();
-      return;
+    {
+      std::lock_guard lock(mu_);
+      digest_done_ = true;
+      if (own)
+        image_digest_ = *own;
+      else
+        digest_error_ = own.take_error();
     }
+    wake();
+    return;
   }
   std::vector<uint8_t> buf(kDigestPiece);
   Sha256 sha;

@@ -43,11 +43,9 @@ ChunkCache::Chunk ChunkCache::peek(uint64_t index) const {
   return it == where_.end() ? nullptr : it->second->second;
 }
 
-void ChunkCache::erase(uint64_t index) {
+void ChunkCache::retire(uint64_t index) {
   auto it = where_.find(index);
-  if (it == where_.end()) return;
-  lru_.erase(it->second);
-  where_.erase(it);
+  if (it != where_.end()) lru_.splice(lru_.end(), lru_, it->second);
 }
 
 void ChunkCache::put(uint64_t index, Chunk chunk) {

@@ -44,7 +44,8 @@ class ChunkCache {
   // The chunk, its place in the order unchanged, or null.
   Chunk peek(uint64_t index) const;
   bool contains(uint64_t index) const { return where_.count(index) != 0; }
-  void erase(uint64_t index);
+  // The chunk, if cached, becomes the first to be evicted.
+  void retire(uint64_t index);
   // Inserts or replaces; evicts the least recently used beyond capacity.
   void put(uint64_t index, Chunk chunk);
   size_t size() const { return lru_.size(); }

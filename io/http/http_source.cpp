@@ -19,6 +19,7 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <set>
 #include <thread>
 #include <unordered_map>
 
@@ -202,10 +203,7 @@ class HttpSource final : public Source {
     if (queued) curl_multi_wakeup(multi_);
     size_t done = 0;
     for (uint64_t i = first; i <= last; ++i) {
-      // A stream's chunks are not made recent again: read once, they are
-      // the first to go, before the ones still ahead of it.
-      ChunkCache::Chunk chunk =
-          waiting[i - first] ? nullptr : sequential ? cache_.peek(i) : cache_.get(i);
+      ChunkCache::Chunk chunk = waiting[i - first] ? nullptr : cache_.get(i);
       if (!chunk) {
         if (!waiting[i - first]) {  // evicted since we looked
           if (want(i, true)) curl_multi_wakeup(multi_);
@@ -228,9 +226,11 @@ class HttpSource final : public Source {
       std::memcpy(buf.data() + done, chunk->data() + skip, n);
       done += n;
       lk.lock();
-      // A stream read to the chunk's end will not be back for it: its buffer
-      // goes back to the pool now, for the ranges ahead (no fresh pages).
-      if (sequential && skip + n == chunk->size()) cache_.erase(i);
+      // A stream read to the chunk's end will not be back for it: its
+      // buffer is the first to go back to the pool, for the ranges ahead
+      // (no fresh pages). Not at once: readers of one stream run side by
+      // side, and the one that reads the chunk's start may come later.
+      if (sequential && skip + n == chunk->size()) cache_.retire(i);
     }
     return done;
   }
@@ -240,31 +240,31 @@ class HttpSource final : public Source {
 
   // The digest is taken from the chunks as they arrive, in file order:
   // a chunk that arrives before the ones ahead of it in the file is kept
-  // (as many as the cache holds or the requests in flight carry), and the
-  // missing one fetched at once.
+  // (as many as the cache holds or the requests in flight carry; past that,
+  // the farthest is let go and fetched again when the digest reaches it),
+  // and the missing ones fetched at once.
   bool start_sha256() const override {
     std::lock_guard lk(mu_);
     hashing_ = true;
     // Chunks read before (the image's metadata) are taken if still cached,
     // else fetched again.
     hash_cached();
-    if (hashed_ * opt_.chunk_size < v_.size && want(hashed_, true)) curl_multi_wakeup(multi_);
+    if (fetch_for_hash()) curl_multi_wakeup(multi_);
     return true;
   }
 
-  Result<std::optional<Sha256::Digest>> finish_sha256(const std::atomic<bool>& cancel) const override {
+  Result<Sha256::Digest> finish_sha256(const std::atomic<bool>& cancel) const override {
     std::unique_lock lk(mu_);
     const uint64_t chunks = (v_.size + opt_.chunk_size - 1) / opt_.chunk_size;
-    while (!hash_lost_ && hashed_ < chunks) {
+    while (hashed_ < chunks) {
       if (fatal_) return *fatal_;
       if (cancel) return Error{ErrorKind::Interrupted, name_ + ": digest not finished"};
       hash_cached();
       if (hashed_ == chunks) break;
-      if (want(hashed_, true)) curl_multi_wakeup(multi_);
+      if (fetch_for_hash(true)) curl_multi_wakeup(multi_);
       cv_.wait_for(lk, std::chrono::milliseconds(50));
     }
-    if (hash_lost_) return std::optional<Sha256::Digest>();
-    return std::optional<Sha256::Digest>(sha_.finish());
+    return sha_.finish();
   }
 
   // qemu's rule: an absolute path stays a local file; anything else is
@@ -308,13 +308,19 @@ class HttpSource final : public Source {
   }
 
   // Queues chunk `i` unless cached or on its way; a demand read overtakes
-  // read-ahead. True if the I/O thread has something new to do.
+  // read-ahead, and demands go lowest first: the engine's readers ask side
+  // by side, in no set order, and chunks that arrive in file order are
+  // hashed at once instead of held. True if the I/O thread has something
+  // new to do.
   bool want(uint64_t i, bool demand) const {
     auto [it, fresh] = slots_.try_emplace(i);
     Slot& s = it->second;
     if (!fresh && (!demand || s.demand || s.state != State::Queued)) return false;
     s.demand = s.demand || demand;
-    (demand ? demand_ : ahead_).push_back(i);
+    if (demand)
+      demand_.insert(i);
+    else
+      ahead_.push_back(i);
     return true;
   }
 
@@ -322,7 +328,11 @@ class HttpSource final : public Source {
   // few sequential streams; other reads start a new stream.
   bool read_ahead(uint64_t first, uint64_t last, bool& sequential) const {
     ++clock_;
-    const uint64_t ahead = plan_.ahead_chunks;
+    // One chunk of the cache stays for the stream's current one, read in
+    // part: the chunks arriving ahead must not push it out before the
+    // stream's next read takes the rest.
+    const uint64_t ahead = std::min<uint64_t>(plan_.ahead_chunks,
+                                              std::max<size_t>(cache_.capacity(), 2) - 1);
     Stream* s = nullptr;
     for (auto& st : streams_)
       if (st.next != UINT64_MAX && first <= st.next + 1 && first + ahead >= st.next) s = &st;
@@ -346,13 +356,20 @@ class HttpSource final : public Source {
   }
 
   std::optional<uint64_t> next_queued() {
-    for (auto* q : {&demand_, &ahead_})
-      while (!q->empty()) {
-        uint64_t i = q->front();
-        q->pop_front();
-        auto it = slots_.find(i);
-        if (it != slots_.end() && it->second.state == State::Queued) return i;
-      }
+    auto queued = [this](uint64_t i) {
+      auto it = slots_.find(i);
+      return it != slots_.end() && it->second.state == State::Queued;
+    };
+    while (!demand_.empty()) {
+      uint64_t i = *demand_.begin();
+      demand_.erase(demand_.begin());
+      if (queued(i)) return i;
+    }
+    while (!ahead_.empty()) {
+      uint64_t i = ahead_.front();
+      ahead_.pop_front();
+      if (queued(i)) return i;
+    }
     return std::nullopt;
   }
 
@@ -391,10 +408,8 @@ class HttpSource final : public Source {
   void publish(uint64_t i, std::vector<uint8_t>&& bytes) {
     auto chunk = pool_->share(std::move(bytes));
     cache_.put(i, chunk);
-    if (hashing_) {
-      hash(i, chunk);
-      cv_.notify_all();  // finish_sha256() may wait for it
-    }
+    hash(i, chunk);
+    if (hashing_) cv_.notify_all();  // finish_sha256() may wait for it
     auto it = slots_.find(i);
     if (it == slots_.end()) return;
     if (it->second.waiters == 0) {
@@ -407,26 +422,20 @@ class HttpSource final : public Source {
   }
 
   // Under mu_: chunk `i` arrived; it is hashed if it is the next in the
-  // file, else held until the ones before it are.
+  // file (from the opening on: the header's chunk, read first, is rarely
+  // still cached when the run asks for the digest), else held until the
+  // ones before it are, once the digest is asked for.
   void hash(uint64_t i, const ChunkCache::Chunk& chunk) const {
-    if (hash_lost_ || i < hashed_) return;
+    if (i < hashed_ || (i > hashed_ && !hashing_)) return;
     if (i > hashed_) {
-      // As many as the cache holds, or the requests in flight carry: about
-      // what arrives while the missing chunk is on its way.
-      const size_t most = std::max(cache_.capacity(), size_t(plan_.transfers) * plan_.request_chunks);
-      if (held_.size() >= most) {
-        // Out of order beyond the bound: the caller reads the file instead.
-        hash_lost_ = true;
-        held_.clear();
-        debug("%s: bytes out of order beyond %zu chunks: its SHA-256 is read apart", name_.c_str(),
-              most);
-        return;
+      if (held_.size() >= most_held()) {
+        // The farthest goes (it comes back when the digest gets there):
+        // memory stays bounded, and at worst a few chunks come twice.
+        auto farthest = std::prev(held_.end());
+        if (farthest->first > i) held_.erase(farthest);
       }
-      held_.emplace(i, chunk);
-      // The one missing, if nobody asked for it (read before the digest
-      // began and evicted, or a part the run reads late): ahead of the
-      // read-ahead, so that the held ones go soon.
-      want(hashed_, true);
+      if (held_.size() < most_held()) held_.emplace(i, chunk);
+      fetch_for_hash();
       return;
     }
     sha_.update(*chunk);
@@ -434,9 +443,34 @@ class HttpSource final : public Source {
     hash_cached();
   }
 
+  // As many as the cache holds, or the requests in flight carry: about
+  // what arrives while a missing chunk is on its way.
+  size_t most_held() const {
+    return std::max(cache_.capacity(), size_t(plan_.transfers) * plan_.request_chunks);
+  }
+
+  // Under mu_: the chunks the digest waits for (from hashed_ on, neither
+  // held nor cached; before the farthest held one while the run reads, to
+  // the file's end once it is over), ahead of the read-ahead and as many
+  // as could be held. True if any was queued.
+  bool fetch_for_hash(bool run_over = false) const {
+    const uint64_t chunks = (v_.size + opt_.chunk_size - 1) / opt_.chunk_size;
+    const uint64_t end = run_over       ? chunks
+                         : held_.empty() ? std::min(chunks, hashed_ + 1)
+                                         : held_.rbegin()->first;
+    size_t room = most_held() > held_.size() ? most_held() - held_.size() : 1;
+    bool queued = false;
+    for (uint64_t i = hashed_; i < end && room > 0; ++i) {
+      if (held_.contains(i) || cache_.contains(i)) continue;
+      queued |= want(i, true);
+      --room;
+    }
+    return queued;
+  }
+
   // Under mu_: hashes the chunks from hashed_ on that are held or cached.
   void hash_cached() const {
-    while (!hash_lost_) {
+    while (true) {
       ChunkCache::Chunk c;
       if (auto it = held_.find(hashed_); it != held_.end()) {
         c = std::move(it->second);
@@ -601,7 +635,8 @@ class HttpSource final : public Source {
   mutable ChunkCache cache_;
   std::shared_ptr<BufferPool> pool_;  // outlives every chunk handed out
   mutable std::unordered_map<uint64_t, Slot> slots_;
-  mutable std::deque<uint64_t> demand_, ahead_;
+  mutable std::set<uint64_t> demand_;
+  mutable std::deque<uint64_t> ahead_;
   mutable std::array<Stream, 4> streams_;
   mutable uint64_t clock_ = 0;
   Pipeline plan_;
@@ -610,7 +645,7 @@ class HttpSource final : public Source {
   std::optional<Error> fatal_;
   bool stop_ = false;
   // The file's SHA-256, taken from the chunks as they arrive (start_sha256).
-  mutable bool hashing_ = false, hash_lost_ = false;
+  mutable bool hashing_ = false;
   mutable Sha256 sha_;
   mutable uint64_t hashed_ = 0;  // chunks hashed: the next one to hash
   mutable std::map<uint64_t, ChunkCache::Chunk> held_;

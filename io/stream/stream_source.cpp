@@ -159,9 +159,9 @@ class StreamSource final : public Source {
     hashing_ = inner_ != nullptr;
     return hashing_;
   }
-  Result<std::optional<Sha256::Digest>> finish_sha256(const std::atomic<bool>& cancel) const override {
+  Result<Sha256::Digest> finish_sha256(const std::atomic<bool>& cancel) const override {
     std::lock_guard lock(mu_);
-    if (!hashing_) return std::optional<Sha256::Digest>();
+    if (!hashing_) return unsupported(name_ + ": no digest taken while reading");
     std::vector<uint8_t> buf(kInputBlock);
     while (hashed_ < inner_->size()) {
       if (cancel) return Error{ErrorKind::Interrupted, name_ + ": digest not finished"};
@@ -170,7 +170,7 @@ class StreamSource final : public Source {
       sha_.update({buf.data(), n});
       hashed_ += n;
     }
-    return std::optional<Sha256::Digest>(sha_.finish());
+    return sha_.finish();
   }
 
   void set_size(uint64_t size, std::string from) {
