@@ -59,5 +59,22 @@ TEST(HttpChunkCache, EvictsLeastRecentlyUsed) {
   EXPECT_TRUE(cache.contains(5) && cache.contains(6) && cache.contains(8));
 }
 
+TEST(HttpChunkCache, KeepsFewRetiredChunks) {
+  ChunkCache cache(4, 2);
+  auto chunk = [](uint8_t v) { return std::make_shared<const std::vector<uint8_t>>(4, v); };
+  for (uint8_t i = 1; i <= 4; ++i) cache.put(i, chunk(i));
+  cache.retire(2);
+  cache.retire(1);
+  EXPECT_EQ(cache.size(), 4u);
+  cache.retire(3);  // a third: the oldest retired (2) goes at once
+  EXPECT_EQ(cache.size(), 3u);
+  EXPECT_FALSE(cache.contains(2));
+  ASSERT_TRUE(cache.get(1));  // read again: no longer retired
+  cache.put(5, chunk(5));
+  cache.put(6, chunk(6));  // full: the retired one (3) goes before older live ones
+  EXPECT_FALSE(cache.contains(3));
+  EXPECT_TRUE(cache.contains(1) && cache.contains(4) && cache.contains(5) && cache.contains(6));
+}
+
 }  // namespace
 }  // namespace qflash

@@ -34,32 +34,41 @@ void BufferPool::give(std::vector<uint8_t> buffer) {
 ChunkCache::Chunk ChunkCache::get(uint64_t index) {
   auto it = where_.find(index);
   if (it == where_.end()) return nullptr;
-  lru_.splice(lru_.begin(), lru_, it->second);
-  return it->second->second;
+  auto e = it->second;
+  lru_.splice(lru_.begin(), e->retired ? retired_ : lru_, e);
+  e->retired = false;
+  return e->chunk;
 }
 
 ChunkCache::Chunk ChunkCache::peek(uint64_t index) const {
   auto it = where_.find(index);
-  return it == where_.end() ? nullptr : it->second->second;
+  return it == where_.end() ? nullptr : it->second->chunk;
 }
 
 void ChunkCache::retire(uint64_t index) {
   auto it = where_.find(index);
-  if (it != where_.end()) lru_.splice(lru_.end(), lru_, it->second);
+  if (it == where_.end() || it->second->retired) return;
+  it->second->retired = true;
+  retired_.splice(retired_.end(), lru_, it->second);
+  if (retired_.size() > retired_kept_) evict();
 }
 
 void ChunkCache::put(uint64_t index, Chunk chunk) {
   if (auto it = where_.find(index); it != where_.end()) {
-    it->second->second = std::move(chunk);
-    lru_.splice(lru_.begin(), lru_, it->second);
+    it->second->chunk = std::move(chunk);
+    get(index);
     return;
   }
-  lru_.emplace_front(index, std::move(chunk));
+  lru_.push_front({index, std::move(chunk)});
   where_[index] = lru_.begin();
-  while (lru_.size() > capacity_) {
-    where_.erase(lru_.back().first);
-    lru_.pop_back();
-  }
+  while (size() > capacity_) evict();
+}
+
+void ChunkCache::evict() {
+  auto& from = retired_.empty() ? lru_ : retired_;
+  auto victim = retired_.empty() ? std::prev(lru_.end()) : retired_.begin();
+  where_.erase(victim->index);
+  from.erase(victim);
 }
 
 }  // namespace qflash

@@ -37,24 +37,36 @@ class ChunkCache {
  public:
   using Chunk = std::shared_ptr<const std::vector<uint8_t>>;
 
-  explicit ChunkCache(size_t capacity) : capacity_(capacity ? capacity : 1) {}
+  // At most `capacity` chunks, of which at most `retired_kept` retired ones.
+  explicit ChunkCache(size_t capacity, size_t retired_kept = SIZE_MAX)
+      : capacity_(capacity ? capacity : 1), retired_kept_(retired_kept) {}
 
   // The chunk, now the most recently used, or null.
   Chunk get(uint64_t index);
   // The chunk, its place in the order unchanged, or null.
   Chunk peek(uint64_t index) const;
   bool contains(uint64_t index) const { return where_.count(index) != 0; }
-  // The chunk, if cached, becomes the first to be evicted.
+  // The chunk, if cached, becomes the first to be evicted; beyond
+  // `retired_kept` retired chunks, the oldest retired one goes at once (its
+  // buffer back to the pool while it is warm, not after the whole cache).
   void retire(uint64_t index);
   // Inserts or replaces; evicts the least recently used beyond capacity.
   void put(uint64_t index, Chunk chunk);
-  size_t size() const { return lru_.size(); }
+  size_t size() const { return lru_.size() + retired_.size(); }
   size_t capacity() const { return capacity_; }
 
  private:
-  size_t capacity_;
-  std::list<std::pair<uint64_t, Chunk>> lru_;  // most recently used first
-  std::unordered_map<uint64_t, std::list<std::pair<uint64_t, Chunk>>::iterator> where_;
+  struct Entry {
+    uint64_t index;
+    Chunk chunk;
+    bool retired = false;
+  };
+  void evict();
+
+  size_t capacity_, retired_kept_;
+  std::list<Entry> lru_;      // most recently used first
+  std::list<Entry> retired_;  // oldest first: evicted before any in lru_
+  std::unordered_map<uint64_t, std::list<Entry>::iterator> where_;
 };
 
 }  // namespace qflash

@@ -34,6 +34,12 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
+// Chunks a sequential stream read to their end, kept for a moment: the
+// stream's readers run side by side (the engine has up to 16), and the one
+// that reads a chunk's start may come after the one that read its end.
+// Past these, their buffers go back to the pool while still warm.
+constexpr size_t kRetiredKept = 8;
+
 struct UrlDeleter {
   void operator()(CURLU* u) const { curl_url_cleanup(u); }
 };
@@ -78,7 +84,8 @@ class HttpSource final : public Source {
         limits_{http.chunk_size, options.cache_bytes, http.max_transfers,
                 http.readahead_chunks ? 1 : http.max_request_chunks},
         cache_(http.cache_chunks ? http.cache_chunks
-                                 : std::max<size_t>(options.cache_bytes / 2 / http.chunk_size, 1)),
+                                 : std::max<size_t>(options.cache_bytes / 2 / http.chunk_size, 1),
+               kRetiredKept),
         pool_(std::make_shared<BufferPool>(cache_.capacity() +
                                            size_t(http.max_transfers) * limits_.max_request_chunks)) {
     for (const auto& h : options.http_headers) headers_ = curl_slist_append(headers_, h.c_str());
@@ -100,14 +107,16 @@ class HttpSource final : public Source {
   }
 
   ~HttpSource() override {
+    {
+      std::lock_guard lk(mu_);
+      stop_ = true;
+    }
+    hash_cv_.notify_all();
     if (io_.joinable()) {
-      {
-        std::lock_guard lk(mu_);
-        stop_ = true;
-      }
       curl_multi_wakeup(multi_);
       io_.join();
     }
+    if (hasher_.joinable()) hasher_.join();
     for (auto& t : transfers_) curl_multi_remove_handle(multi_, t->easy());
     transfers_.clear();
     curl_multi_cleanup(multi_);
@@ -238,33 +247,34 @@ class HttpSource final : public Source {
   uint64_t size() const override { return v_.size; }
   const std::string& name() const override { return name_; }
 
-  // The digest is taken from the chunks as they arrive, in file order:
-  // a chunk that arrives before the ones ahead of it in the file is kept
-  // (as many as the cache holds or the requests in flight carry; past that,
-  // the farthest is let go and fetched again when the digest reaches it),
-  // and the missing ones fetched at once.
+  // The digest is taken from the chunks as they arrive, in file order, on
+  // a thread of its own (not the I/O thread's, nor under the lock): a chunk
+  // that arrives before the ones ahead of it in the file is kept (as many
+  // as the cache holds or the requests in flight carry; past that, the
+  // farthest is let go and fetched again when the digest reaches it), and
+  // the missing ones fetched at once.
   bool start_sha256() const override {
     std::lock_guard lk(mu_);
+    if (hashing_) return true;
     hashing_ = true;
+    hasher_ = std::thread([this] { hash_chunks(); });
     // Chunks read before (the image's metadata) are taken if still cached,
     // else fetched again.
-    hash_cached();
+    take_in_order();
     if (fetch_for_hash()) curl_multi_wakeup(multi_);
     return true;
   }
 
   Result<Sha256::Digest> finish_sha256(const std::atomic<bool>& cancel) const override {
     std::unique_lock lk(mu_);
-    const uint64_t chunks = (v_.size + opt_.chunk_size - 1) / opt_.chunk_size;
-    while (hashed_ < chunks) {
+    while (hashed_ < chunk_count()) {
       if (fatal_) return *fatal_;
       if (cancel) return Error{ErrorKind::Interrupted, name_ + ": digest not finished"};
-      hash_cached();
-      if (hashed_ == chunks) break;
+      take_in_order();
       if (fetch_for_hash(true)) curl_multi_wakeup(multi_);
       cv_.wait_for(lk, std::chrono::milliseconds(50));
     }
-    return sha_.finish();
+    return sha_.finish();  // the hasher is done with it
   }
 
   // qemu's rule: an absolute path stays a local file; anything else is
@@ -395,8 +405,8 @@ class HttpSource final : public Source {
     uint64_t begin = i * cs, length = std::min<uint64_t>(n * cs, v_.size - begin);
     t->start(begin, length, length == v_.size, cs, &v_,
              [this](uint64_t offset, std::vector<uint8_t>&& part) {
-               std::lock_guard lk(mu_);
-               if (!fatal_) publish(offset / opt_.chunk_size, std::move(part));
+               std::unique_lock lk(mu_);
+               if (!fatal_) publish(lk, offset / opt_.chunk_size, std::move(part));
              });
     ++active_;
     debug("%s: GET bytes %llu-%llu", name_.c_str(), static_cast<unsigned long long>(begin),
@@ -404,43 +414,49 @@ class HttpSource final : public Source {
     curl_multi_add_handle(multi_, t->easy());
   }
 
-  // Under mu_: chunk `i` arrived whole and checked; its waiters wake.
-  void publish(uint64_t i, std::vector<uint8_t>&& bytes) {
+  // Under mu_ (`lk`): chunk `i` arrived whole and checked; its waiters
+  // wake.
+  void publish(std::unique_lock<std::mutex>& lk, uint64_t i, std::vector<uint8_t>&& bytes) {
     auto chunk = pool_->share(std::move(bytes));
     cache_.put(i, chunk);
-    hash(i, chunk);
-    if (hashing_) cv_.notify_all();  // finish_sha256() may wait for it
     auto it = slots_.find(i);
-    if (it == slots_.end()) return;
-    if (it->second.waiters == 0) {
-      slots_.erase(it);
-    } else {
-      it->second.state = State::Done;
-      it->second.chunk = std::move(chunk);
-      cv_.notify_all();
+    if (it != slots_.end()) {
+      if (it->second.waiters == 0) {
+        slots_.erase(it);
+      } else {
+        it->second.state = State::Done;
+        it->second.chunk = chunk;
+        cv_.notify_all();
+      }
     }
+    hash(lk, i, std::move(chunk));
   }
 
-  // Under mu_: chunk `i` arrived; it is hashed if it is the next in the
-  // file (from the opening on: the header's chunk, read first, is rarely
-  // still cached when the run asks for the digest), else held until the
-  // ones before it are, once the digest is asked for.
-  void hash(uint64_t i, const ChunkCache::Chunk& chunk) const {
-    if (i < hashed_ || (i > hashed_ && !hashing_)) return;
-    if (i > hashed_) {
+  uint64_t chunk_count() const { return (v_.size + opt_.chunk_size - 1) / opt_.chunk_size; }
+
+  // Under mu_ (`lk`), on the I/O thread: chunk `i` arrived. The next one
+  // in the file goes to the hasher (from the opening on: the header's
+  // chunk, read first, is rarely still cached when the run asks for the
+  // digest), waiting for room if the hasher is behind the link; once the
+  // digest is asked for, others are held until the ones before them came.
+  void hash(std::unique_lock<std::mutex>& lk, uint64_t i, ChunkCache::Chunk chunk) const {
+    if (i < next_hash_ || (i > next_hash_ && !hashing_)) return;
+    if (i > next_hash_) {
       if (held_.size() >= most_held()) {
         // The farthest goes (it comes back when the digest gets there):
         // memory stays bounded, and at worst a few chunks come twice.
         auto farthest = std::prev(held_.end());
         if (farthest->first > i) held_.erase(farthest);
       }
-      if (held_.size() < most_held()) held_.emplace(i, chunk);
+      if (held_.size() < most_held()) held_.emplace(i, std::move(chunk));
       fetch_for_hash();
       return;
     }
-    sha_.update(*chunk);
-    ++hashed_;
-    hash_cached();
+    if (hashing_)
+      hash_room_cv_.wait(lk, [this] { return to_hash_.size() < hash_room() || stop_ || fatal_; });
+    if (stop_ || fatal_ || i != next_hash_ || to_hash_.size() >= hash_room()) return;
+    take(std::move(chunk));
+    take_in_order();
   }
 
   // As many as the cache holds, or the requests in flight carry: about
@@ -449,18 +465,22 @@ class HttpSource final : public Source {
     return std::max(cache_.capacity(), size_t(plan_.transfers) * plan_.request_chunks);
   }
 
-  // Under mu_: the chunks the digest waits for (from hashed_ on, neither
+  // How many chunks may wait for the hasher: before the digest is asked
+  // for, the few the opening reads (the header's), kept in case it is.
+  size_t hash_room() const { return hashing_ ? most_held() : 4; }
+
+  // Under mu_: the chunks the digest waits for (from next_hash_ on, neither
   // held nor cached; before the farthest held one while the run reads, to
   // the file's end once it is over), ahead of the read-ahead and as many
   // as could be held. True if any was queued.
   bool fetch_for_hash(bool run_over = false) const {
-    const uint64_t chunks = (v_.size + opt_.chunk_size - 1) / opt_.chunk_size;
+    const uint64_t chunks = chunk_count();
     const uint64_t end = run_over       ? chunks
-                         : held_.empty() ? std::min(chunks, hashed_ + 1)
+                         : held_.empty() ? std::min(chunks, next_hash_ + 1)
                                          : held_.rbegin()->first;
     size_t room = most_held() > held_.size() ? most_held() - held_.size() : 1;
     bool queued = false;
-    for (uint64_t i = hashed_; i < end && room > 0; ++i) {
+    for (uint64_t i = next_hash_; i < end && room > 0; ++i) {
       if (held_.contains(i) || cache_.contains(i)) continue;
       queued |= want(i, true);
       --room;
@@ -468,28 +488,54 @@ class HttpSource final : public Source {
     return queued;
   }
 
-  // Under mu_: hashes the chunks from hashed_ on that are held or cached.
-  void hash_cached() const {
-    while (true) {
+  // Under mu_: chunk next_hash_ goes to the hasher.
+  void take(ChunkCache::Chunk chunk) const {
+    to_hash_.push_back(std::move(chunk));
+    ++next_hash_;
+    hash_cv_.notify_one();
+  }
+
+  // Under mu_: the chunks from next_hash_ on that are held or cached go to
+  // the hasher, as many as it has room for.
+  void take_in_order() const {
+    while (to_hash_.size() < hash_room()) {
       ChunkCache::Chunk c;
-      if (auto it = held_.find(hashed_); it != held_.end()) {
+      if (auto it = held_.find(next_hash_); it != held_.end()) {
         c = std::move(it->second);
         held_.erase(it);
-      } else if (auto slot = slots_.find(hashed_);
+      } else if (auto slot = slots_.find(next_hash_);
                  slot != slots_.end() && slot->second.state == State::Done) {
         c = slot->second.chunk;  // kept for its waiters, maybe evicted
       } else {
-        c = cache_.peek(hashed_);
+        c = cache_.peek(next_hash_);
       }
       if (!c) return;
+      take(std::move(c));
+    }
+  }
+
+  // The hasher thread: hashes the chunks taken, in order, outside the lock.
+  void hash_chunks() const {
+    std::unique_lock lk(mu_);
+    while (hashed_ < chunk_count()) {
+      hash_cv_.wait(lk, [this] { return !to_hash_.empty() || stop_; });
+      if (stop_) return;
+      ChunkCache::Chunk c = std::move(to_hash_.front());
+      to_hash_.pop_front();
+      hash_room_cv_.notify_all();
+      lk.unlock();
       sha_.update(*c);
+      c.reset();  // its buffer back to the pool, outside the lock
+      lk.lock();
       ++hashed_;
+      cv_.notify_all();  // finish_sha256() waits for the last one
     }
   }
 
   // Under mu_: the run is over; every reader wakes to `e`.
   void fail(Error e) {
     fatal_ = std::move(e);
+    hash_room_cv_.notify_all();
     slots_.clear();
     demand_.clear();
     ahead_.clear();
@@ -499,7 +545,7 @@ class HttpSource final : public Source {
   void finish(Transfer& t, CURLcode rc) {
     Outcome o = t.finish(rc, &v_);
     if (o.verdict == Verdict::Done) measure(t);
-    std::lock_guard lk(mu_);
+    std::unique_lock lk(mu_);
     if (fatal_) {
       --active_;
       idle_.push_back(&t);
@@ -523,7 +569,7 @@ class HttpSource final : public Source {
       uint64_t first = t.begin() / opt_.chunk_size;
       auto parts = t.take_parts();
       for (size_t k = 0; k < parts.size(); ++k)
-        if (!parts[k].empty()) publish(first + k, std::move(parts[k]));  // else published
+        if (!parts[k].empty()) publish(lk, first + k, std::move(parts[k]));  // else published
       return;
     }
     if (o.verdict == Verdict::Redirect)
@@ -645,9 +691,15 @@ class HttpSource final : public Source {
   std::optional<Error> fatal_;
   bool stop_ = false;
   // The file's SHA-256, taken from the chunks as they arrive (start_sha256).
+  // The file's SHA-256, taken from the chunks as they arrive (start_sha256):
+  // chunks [0, next_hash_) were taken, of which the hasher hashed hashed_;
+  // the others wait in to_hash_. sha_ is the hasher's alone until it ends.
   mutable bool hashing_ = false;
+  mutable std::thread hasher_;
+  mutable std::condition_variable hash_cv_, hash_room_cv_;
   mutable Sha256 sha_;
-  mutable uint64_t hashed_ = 0;  // chunks hashed: the next one to hash
+  mutable uint64_t next_hash_ = 0, hashed_ = 0;
+  mutable std::deque<ChunkCache::Chunk> to_hash_;
   mutable std::map<uint64_t, ChunkCache::Chunk> held_;
 };
 
