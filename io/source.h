@@ -129,6 +129,8 @@ struct SourceOptions {
   // The decoded size of a stream that cannot say it before its end (raw or
   // gzip/xz/bzip2 on standard input); 0: unknown. Checked against the stream.
   uint64_t image_size = 0;
+  // Threads that decode a compressed raw stream (xz, bzip2); 0: one per CPU.
+  unsigned decode_threads = 0;
   // Which backing and data files an image may name (open_reference).
   ReferencePolicy references;
 };

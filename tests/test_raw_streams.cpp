@@ -79,6 +79,12 @@ TEST_F(RawStreams, EveryCompressionEqualsTheDisk) {
   for (const char* ext : {".xz", ".zst", ".gz", ".bz2"}) expect_written(compressed(ext));
 }
 
+// --jobs reaches the stream decoders: one thread takes the single-threaded
+// xz and bzip2 decoders, with the same bytes.
+TEST_F(RawStreams, OneDecodingThread) {
+  for (const char* ext : {".xz", ".bz2"}) expect_written(compressed(ext), "--jobs=1");
+}
+
 // Decoded data has no holes to report: its all-zero runs become zero ranges
 // in the engine (engine/write's zero-run scan of staged data), so the zeros
 // of a compressed image stay holes in a file target.

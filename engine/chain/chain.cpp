@@ -56,6 +56,7 @@ Result<std::unique_ptr<Layer>> open_top_layer(const std::string& name, const Sou
     QF_ASSIGN(bmap, read_bmap(bmap_name));
   }
   StreamOptions stream;
+  stream.threads = options.decode_threads;
   if (options.image_size) {
     stream.size_hint = options.image_size;
     stream.size_hint_from = "--image-size";

@@ -94,6 +94,7 @@ std::vector<OptionSpec> flash_options(FlashRequest& req, const char* prog) {
          uint64_t n;
          if (!parse_whole_number(prog, "jobs", arg, 1, 1024, n)) return false;
          req.write.jobs = unsigned(n);
+         req.source.decode_threads = unsigned(n);
          return true;
        }},
       {"queue-depth", true,

@@ -74,6 +74,7 @@ int cmd_station(int argc, char** argv) {
          uint64_t n;
          if (!parse_whole_number("qflash station", "jobs", v, 1, 1024, n)) return false;
          c.write.jobs = unsigned(n);
+         c.source.decode_threads = unsigned(n);
          return true;
        }},
       {"queue-depth", true,
