@@ -172,12 +172,12 @@ TEST(HttpOrigins, ParsesAllowOrigin) {
 TEST(HttpPipeline, DeepAheadAndInFlightFitsTheLink) {
   PipelineLimits lim;  // 1 MiB chunks, 128 MiB budget, 16 transfers, 8 chunks a request
   Pipeline start = plan_pipeline({}, lim);
-  EXPECT_EQ(start.ahead_chunks, 64u);  // half the budget, always
-  EXPECT_EQ(start.request_chunks, 4u);
+  EXPECT_EQ(start.ahead_chunks, 128u);  // the whole budget, always
+  EXPECT_EQ(start.request_chunks, 8u);
   EXPECT_EQ(start.transfers, 16);
   // Near and fast (0.2 ms, 1 GB/s): 8 ranges of one chunk in flight.
   Pipeline near = plan_pipeline({0.0002, 1e9}, lim);
-  EXPECT_EQ(near.ahead_chunks, 64u);
+  EXPECT_EQ(near.ahead_chunks, 128u);
   EXPECT_EQ(near.request_chunks, 1u);
   EXPECT_EQ(near.transfers, 8);
   // 100 ms at 100 MB/s: 39 chunks in flight, as 13 requests of 3 (16 of
@@ -187,11 +187,11 @@ TEST(HttpPipeline, DeepAheadAndInFlightFitsTheLink) {
   EXPECT_EQ(far.transfers, 13);
   // Never more in flight than the read-ahead, however far.
   Pipeline farther = plan_pipeline({0.2, 1e9}, lim);
-  EXPECT_EQ(farther.request_chunks, 4u);
+  EXPECT_EQ(farther.request_chunks, 8u);
   EXPECT_EQ(farther.transfers, 16);
   lim.budget = 4 << 20;
   Pipeline small = plan_pipeline({0.2, 1e9}, lim);
-  EXPECT_EQ(small.ahead_chunks, 2u);
+  EXPECT_EQ(small.ahead_chunks, 4u);
   EXPECT_EQ(small.request_chunks, 1u);
   EXPECT_EQ(small.transfers, 4);
 }

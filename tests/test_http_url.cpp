@@ -74,6 +74,14 @@ TEST(HttpChunkCache, KeepsFewRetiredChunks) {
   cache.put(6, chunk(6));  // full: the retired one (3) goes before older live ones
   EXPECT_FALSE(cache.contains(3));
   EXPECT_TRUE(cache.contains(1) && cache.contains(4) && cache.contains(5) && cache.contains(6));
+  // Chunks on their way take their room at once; each put gives one back.
+  cache.reserve(2);
+  EXPECT_EQ(cache.size(), 2u);
+  EXPECT_FALSE(cache.contains(1) || cache.contains(4));
+  cache.put(7, chunk(7));
+  cache.put(8, chunk(8));
+  EXPECT_EQ(cache.size(), 4u);
+  EXPECT_TRUE(cache.contains(5) && cache.contains(6) && cache.contains(7) && cache.contains(8));
 }
 
 }  // namespace

@@ -1,5 +1,7 @@
 #include "io/http/chunk_cache.h"
 
+#include <algorithm>
+
 namespace qflash {
 
 std::vector<uint8_t> BufferPool::take(size_t bytes) {
@@ -54,6 +56,7 @@ void ChunkCache::retire(uint64_t index) {
 }
 
 void ChunkCache::put(uint64_t index, Chunk chunk) {
+  unreserve(1);
   if (auto it = where_.find(index); it != where_.end()) {
     it->second->chunk = std::move(chunk);
     get(index);
@@ -61,8 +64,15 @@ void ChunkCache::put(uint64_t index, Chunk chunk) {
   }
   lru_.push_front({index, std::move(chunk)});
   where_[index] = lru_.begin();
-  while (size() > capacity_) evict();
+  while (size() > 1 && size() + reserved_ > capacity_) evict();  // never the one put
 }
+
+void ChunkCache::reserve(size_t n) {
+  reserved_ += n;
+  while (size() > 0 && size() + reserved_ > capacity_) evict();
+}
+
+void ChunkCache::unreserve(size_t n) { reserved_ -= std::min(n, reserved_); }
 
 void ChunkCache::evict() {
   auto& from = retired_.empty() ? lru_ : retired_;

@@ -50,8 +50,13 @@ class ChunkCache {
   // `retired_kept` retired chunks, the oldest retired one goes at once (its
   // buffer back to the pool while it is warm, not after the whole cache).
   void retire(uint64_t index);
-  // Inserts or replaces; evicts the least recently used beyond capacity.
+  // Inserts or replaces (taking back one reserved place, if any); evicts
+  // the least recently used beyond capacity.
   void put(uint64_t index, Chunk chunk);
+  // Room for `n` chunks on their way: they count against the capacity from
+  // now on (evicting what that takes), until each is put or unreserved.
+  void reserve(size_t n);
+  void unreserve(size_t n);
   size_t size() const { return lru_.size() + retired_.size(); }
   size_t capacity() const { return capacity_; }
 
@@ -63,7 +68,7 @@ class ChunkCache {
   };
   void evict();
 
-  size_t capacity_, retired_kept_;
+  size_t capacity_, retired_kept_, reserved_ = 0;
   std::list<Entry> lru_;      // most recently used first
   std::list<Entry> retired_;  // oldest first: evicted before any in lru_
   std::unordered_map<uint64_t, std::list<Entry>::iterator> where_;

@@ -37,8 +37,9 @@ using Clock = std::chrono::steady_clock;
 // Chunks a sequential stream read to their end, kept for a moment: the
 // stream's readers run side by side (the engine has up to 16), and the one
 // that reads a chunk's start may come after the one that read its end.
-// Past these, their buffers go back to the pool while still warm.
-constexpr size_t kRetiredKept = 8;
+// Past these (8, or a quarter of a small cache), their buffers go back to
+// the pool while still warm.
+size_t retired_kept(size_t capacity) { return std::min<size_t>(8, capacity / 4); }
 
 struct UrlDeleter {
   void operator()(CURLU* u) const { curl_url_cleanup(u); }
@@ -84,8 +85,9 @@ class HttpSource final : public Source {
         limits_{http.chunk_size, options.cache_bytes, http.max_transfers,
                 http.readahead_chunks ? 1 : http.max_request_chunks},
         cache_(http.cache_chunks ? http.cache_chunks
-                                 : std::max<size_t>(options.cache_bytes / 2 / http.chunk_size, 1),
-               kRetiredKept),
+                                 : std::max<size_t>(options.cache_bytes / http.chunk_size, 1),
+               retired_kept(http.cache_chunks ? http.cache_chunks
+                                              : options.cache_bytes / http.chunk_size)),
         pool_(std::make_shared<BufferPool>(cache_.capacity() +
                                            size_t(http.max_transfers) * limits_.max_request_chunks)) {
     for (const auto& h : options.http_headers) headers_ = curl_slist_append(headers_, h.c_str());
@@ -338,11 +340,12 @@ class HttpSource final : public Source {
   // few sequential streams; other reads start a new stream.
   bool read_ahead(uint64_t first, uint64_t last, bool& sequential) const {
     ++clock_;
-    // One chunk of the cache stays for the stream's current one, read in
-    // part: the chunks arriving ahead must not push it out before the
-    // stream's next read takes the rest.
-    const uint64_t ahead = std::min<uint64_t>(plan_.ahead_chunks,
-                                              std::max<size_t>(cache_.capacity(), 2) - 1);
+    // The chunks ahead (on their way, or cached and not read yet) fit in
+    // the cache beside the retired ones and the stream's current one, read
+    // in part: those arriving must not push it out before the stream's
+    // next read takes the rest.
+    const size_t room = cache_.capacity() - retired_kept(cache_.capacity());
+    const uint64_t ahead = std::min<uint64_t>(plan_.ahead_chunks, std::max<size_t>(room, 2) - 1);
     Stream* s = nullptr;
     for (auto& st : streams_)
       if (st.next != UINT64_MAX && first <= st.next + 1 && first + ahead >= st.next) s = &st;
@@ -402,6 +405,7 @@ class HttpSource final : public Source {
       ++n;
     }
     for (uint64_t k = i; k < i + n; ++k) slots_[k].state = State::Active;
+    cache_.reserve(n);  // in flight and cached together stay within the cache
     uint64_t begin = i * cs, length = std::min<uint64_t>(n * cs, v_.size - begin);
     t->start(begin, length, length == v_.size, cs, &v_,
              [this](uint64_t offset, std::vector<uint8_t>&& part) {

@@ -27,7 +27,7 @@ namespace qflash {
 
 struct HttpOptions {
   size_t chunk_size = size_t(1) << 20;  // the grid: every range starts on it
-  size_t cache_chunks = 0;      // LRU capacity; 0: half of SourceOptions::cache_bytes
+  size_t cache_chunks = 0;  // LRU capacity, chunks in flight included; 0: SourceOptions::cache_bytes
   size_t readahead_chunks = 0;  // 0: adaptive; else this depth, one chunk per request
   long max_transfers = 16;      // range requests in flight, and connections
   size_t max_request_chunks = 8;  // the largest range request, in chunks

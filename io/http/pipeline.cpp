@@ -6,7 +6,7 @@ namespace qflash {
 
 Pipeline plan_pipeline(const LinkEstimate& link, const PipelineLimits& limits) {
   const size_t chunk = std::max<size_t>(limits.chunk, 1);
-  const size_t ahead = std::max<size_t>(size_t(limits.budget / 2 / chunk), 1);
+  const size_t ahead = std::max<size_t>(size_t(limits.budget / chunk), 1);
   size_t flight = ahead;
   if (link.rate > 0)
     flight = std::clamp(size_t(4 * link.rate * link.rtt_s / double(chunk)) + 1,

@@ -27,9 +27,10 @@ struct Pipeline {
   long transfers;         // range requests in flight
 };
 
-// A sequential stream is read ahead as deep as half the budget allows: a
-// reader that only waits for the oldest of a few ranges in flight turns
-// the pipeline into stop-and-go. The bytes in flight follow the link: four
+// A sequential stream is read ahead as deep as the budget allows (the
+// chunks ahead are either in flight or cached, never both): a reader that
+// only waits for the oldest of a few ranges in flight turns the pipeline
+// into stop-and-go. The bytes in flight follow the link: four
 // times the bandwidth-delay product (the rate measured while too little
 // was in flight understates the link, so this can grow by that factor each
 // round), at least 8 chunks, at most the read-ahead; while the rate is
