@@ -161,8 +161,14 @@ TEST(StationMode, ThreeDrivesInsertedAtDifferentTimesEachExactAndLogged) {
   // A drive in no allowed slot: plugged in while the station runs, untouched.
   const std::string other = make_drive(elsewhere, "other.drive", 24u << 20);
 
+  // The published digest from a SHA256SUMS file, as release servers ship it.
+  const std::string image_sha = must("sha256sum " + quote(img)).substr(0, 64);
+  const std::string written_sha = must("sha256sum " + quote(dir / "want.raw")).substr(0, 64);
+  const std::string sums = image_sha + "  image.qcow2\n";
+  write_file(dir / "SHA256SUMS", std::vector<uint8_t>(sums.begin(), sums.end()));
   Station station(dir, img + " --slot " + quote(dir / "*.drive") + " --slot-names " +
-                           quote(dir / "names") + " --events --log " + quote(dir / "log"));
+                           quote(dir / "names") + " --events --log " + quote(dir / "log") +
+                           " --checksums " + quote(dir / "SHA256SUMS"));
   ASSERT_TRUE(station.saw("\"started\"")) << station.err();
   const double plugged = std::chrono::duration<double>(
       std::chrono::system_clock::now().time_since_epoch()).count();
@@ -199,8 +205,12 @@ TEST(StationMode, ThreeDrivesInsertedAtDifferentTimesEachExactAndLogged) {
            "r['time'].endswith('Z') for r in log)",
        "True"},
       {"sorted(log[0].keys())",
-       "['bytes', 'device', 'error', 'image', 'label', 'model', 'result', 'seconds', 'serial', "
-       "'size', 'slot', 'time', 'vendor', 'verify', 'virtual_size']"},
+       "['bytes', 'device', 'error', 'image', 'image_sha256', 'label', 'model', 'result', "
+       "'seconds', 'serial', 'sha256', 'size', 'slot', 'time', 'vendor', 'verify', "
+       "'virtual_size']"},
+      // What each drive holds, and the image it came from.
+      {"set((r['sha256'], r['image_sha256']) for r in log)",
+       "{('" + written_sha + "', '" + image_sha + "')}"},
       // The events: each drive through every state, the stranger ignored.
       {"(ev[0]['event'], ev[-1]['event'], ev[-1]['good'], ev[-1]['exit_status'])",
        "('started', 'stopped', 3, 0)"},
@@ -222,6 +232,32 @@ TEST(StationMode, ThreeDrivesInsertedAtDifferentTimesEachExactAndLogged) {
                           "' and e['event'] != 'progress']",
                       "['inserted', 'writing', 'verifying', 'done', 'removed']"});
   expect_json(station.events(), dir / "log", checks);
+}
+
+// An image that is not the published one: no drive is reported good, and
+// none gets the image's first MiB (a local image is checked as the station
+// starts: a drive plugged in after that is left untouched; one being
+// written when the digest fails gets a zero first MiB).
+TEST(StationMode, WrongSha256LeavesNoDriveBootable) {
+  if (!loops_available()) GTEST_SKIP() << FaultDisk::unavailable();
+  ScratchDir dir;
+  const std::string img = make_image(dir);
+  const std::string a = make_drive(dir, "a.drive", kImage);
+  Station station(dir, img + " --slot " + quote(dir / "*.drive") + " --no-verify --log " +
+                           quote(dir / "log") + " --sha256 " + std::string(64, '0'));
+  auto da = std::make_unique<LoopDevice>(a, LoopOptions{.required = true});
+  ASSERT_TRUE(eventually([&] { return line_count(dir / "log") == 1; }, 20)) << station.err();
+  da.reset();
+  station.signal(SIGTERM);
+  EXPECT_EQ(station.wait(20), 2) << station.err();
+  auto bytes = read_file(a);
+  ASSERT_EQ(bytes.size(), kImage);
+  const std::vector<uint8_t> head(bytes.begin(), bytes.begin() + (1 << 20));
+  EXPECT_TRUE(head == std::vector<uint8_t>(1 << 20, 0xee) || head == std::vector<uint8_t>(1 << 20, 0));
+  expect_json("", dir / "log",
+              {{"(log[0]['result'], log[0]['sha256'], log[0]['image_sha256'])",
+                "('failed', None, None)"},
+               {"'is not the expected 0000' in log[0]['error']", "True"}});
 }
 
 TEST(StationMode, SlowAndFastDrivesFailingAndTooSmallWithCount) {

@@ -83,6 +83,8 @@ Result<std::unique_ptr<Flasher>> Flasher::create(const std::string& image,
   return std::unique_ptr<Flasher>(new Flasher(std::move(impl), size));
 }
 
+std::optional<Sha256::Digest> Flasher::image_sha256() const { return impl_->session->image_sha256(); }
+
 size_t Flasher::add(WriteTarget target) {
   const uint64_t length = target.length;
   Status refused;

@@ -35,6 +35,9 @@ class Flasher {
   Flasher& operator=(const Flasher&) = delete;
 
   uint64_t virtual_size() const { return size_; }
+  // Thread-safe: the SHA-256 of the image file, once the engine read it to
+  // its end (for the first drive), else nothing.
+  std::optional<Sha256::Digest> image_sha256() const;
 
   // Thread-safe: `target` joins the running engine from its own beginning.
   // Returns its id. Once the engine has ended (the image failed, the stop

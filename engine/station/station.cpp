@@ -110,7 +110,8 @@ struct Station::Impl {
   }
 
   void record(const Drive& drive, size_t slot, const std::string& result,
-              const std::string& verify, uint64_t bytes, double seconds, const std::string& error) {
+              const std::string& verify, uint64_t bytes, double seconds, const std::string& error,
+              std::optional<Sha256::Digest> written = std::nullopt) {
     DriveRecord r;
     r.time = std::chrono::system_clock::now();
     r.slot = slots[slot].slot;
@@ -122,6 +123,10 @@ struct Station::Impl {
     r.result = result;
     r.verify = verify;
     r.error = error;
+    if (written) {
+      r.sha256 = written;
+      r.image_sha256 = flasher->image_sha256();
+    }
     {
       std::lock_guard lock(mutex);
       if (result == "ok") ++counts.good;
@@ -275,7 +280,8 @@ struct Station::Impl {
     const SlotState state = result == "ok" ? SlotState::Done : SlotState::Failed;
     set(job.slot, state, result == "ok" ? "done" : result == "interrupted" ? "interrupted" : "failed",
         error);
-    record(job.drive, job.slot, result, verify, job.written.bytes, since(job.started), error);
+    record(job.drive, job.slot, result, verify, job.written.bytes, since(job.started), error,
+           result == "ok" ? job.written.sha256 : std::nullopt);
     // A drive pulled while busy leaves an empty slot once recorded.
     if (job.pulled) set_removed(job.slot);
     std::erase_if(jobs, [&job](const std::unique_ptr<Job>& j) { return j.get() == &job; });

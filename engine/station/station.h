@@ -56,6 +56,10 @@ struct DriveRecord {
   std::string result;          // "ok", "failed", "too_small", "refused", "interrupted"
   std::string verify;          // "ok", "failed", "skipped" (--no-verify or never reached)
   std::string error;           // empty when ok
+  // When ok: the SHA-256 of the raw bytes written to the drive (what a
+  // read-back of its first `bytes` gives), and of the image file read, if
+  // known by then (always with WriteOptions::image_sha256).
+  std::optional<Sha256::Digest> sha256, image_sha256;
 };
 
 struct StationCallbacks {

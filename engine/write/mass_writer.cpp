@@ -52,6 +52,10 @@ class WriteSession::Impl {
   ~Impl();
   Status setup();
   size_t add(WriteTarget target);
+  std::optional<Sha256::Digest> image_digest() {
+    std::lock_guard lock(mu_);
+    return image_digest_;
+  }
   void close();
   Result<WriteReport> run();
   WriteTarget take_target(size_t id) { return targets_[id].take_target(); }
@@ -592,6 +596,7 @@ Result<std::unique_ptr<WriteSession>> WriteSession::create(Chain& chain, const W
 size_t WriteSession::add(WriteTarget target) { return impl_->add(std::move(target)); }
 WriteTarget WriteSession::take_target(size_t id) { return impl_->take_target(id); }
 void WriteSession::close() { impl_->close(); }
+std::optional<Sha256::Digest> WriteSession::image_sha256() const { return impl_->image_digest(); }
 Result<WriteReport> WriteSession::run() { return impl_->run(); }
 
 Result<WriteReport> write_image(Chain& chain, std::vector<WriteTarget>& targets,

@@ -106,6 +106,9 @@ class WriteSession {
   // After run(): target `id` back from the engine (its descriptors, to
   // verify through them); once only.
   WriteTarget take_target(size_t id);
+  // Thread-safe: the SHA-256 of the image file once it was read to its end
+  // (by the first target to take in every chunk), else nothing.
+  std::optional<Sha256::Digest> image_sha256() const;
 
   class Impl;
 

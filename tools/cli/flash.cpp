@@ -8,8 +8,6 @@
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
-#include <fstream>
-#include <sstream>
 
 #include "engine/write/verify.h"
 #include "io/base/sha256.h"
@@ -62,23 +60,13 @@ const char kFlashOptionsHelp[] =
     "  -V, --version        print the version\n";
 
 std::vector<OptionSpec> flash_options(FlashRequest& req, const char* prog) {
-  return with_image_options({
+  std::vector<OptionSpec> specs = digest_options(prog, req.write.image_sha256, req.checksums);
+  for (auto& spec : std::vector<OptionSpec>{
       {"yes", false, [&req](const char*) { return req.yes = true; }, 'y'},
       {"verify", false, [&req](const char*) { return req.verify = true; }},
       output_option(prog, req.json),
       {"sparse", false, [&req](const char*) { return req.write.sparse = true; }},
       {"wipe-rest", false, [&req](const char*) { return req.write.wipe_rest = true; }},
-      {"sha256", true,
-       [&req, prog](const char* arg) {
-         Sha256::Digest d;
-         if (!Sha256::parse(arg, d)) {
-           std::fprintf(stderr, "%s: --sha256 wants 64 hexadecimal digits, not '%s'\n", prog, arg);
-           return false;
-         }
-         req.write.image_sha256 = d;
-         return true;
-       }},
-      {"checksums", true, [&req](const char* arg) { return !(req.checksums = arg).empty(); }},
       {"memory", true,
        [&req, prog](const char* arg) {
          auto size = parse_size(arg);
@@ -104,7 +92,9 @@ std::vector<OptionSpec> flash_options(FlashRequest& req, const char* prog) {
          req.write.queue_depth = unsigned(n);
          return true;
        }},
-  }, prog, req.source);
+  })
+    specs.push_back(std::move(spec));
+  return with_image_options(std::move(specs), prog, req.source);
 }
 
 int flash(const char* prog, FlashRequest& req) {
@@ -128,17 +118,9 @@ int flash(const char* prog, FlashRequest& req) {
   req.write.memory = shares.engine;
   req.source.cache_bytes = shares.caches;
 
-  if (!req.checksums.empty()) {
-    std::ifstream in(req.checksums);
-    std::stringstream text;
-    text << in.rdbuf();
-    if (!in) return refuse(io_error("read " + req.checksums, errno ? errno : EIO));
-    auto d = Sha256::find_in_sums(text.str(), run.image.substr(0, run.image.find_first_of("?#")));
-    if (!d) return refuse(usage(req.checksums + " lists no SHA-256 for " + run.image));
-    if (req.write.image_sha256 && *req.write.image_sha256 != *d)
-      return refuse(usage("--sha256 and " + req.checksums + " name different digests"));
-    req.write.image_sha256 = d;
-  }
+  if (!req.checksums.empty())
+    if (auto st = image_digest_from(req.checksums, run.image, req.write.image_sha256); !st)
+      return refuse(st.error());
 
   auto chain = Chain::open(req.image, req.source);
   if (!chain) return refuse(chain.error());

@@ -6,6 +6,7 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <sstream>
 
 #include "io/http/url.h"
 #include "qflash/qflash.h"
@@ -216,6 +217,34 @@ OptionSpec output_option(const char* prog, bool& json) {
             std::fprintf(stderr, "%s: --output is human or json\n", prog);
             return false;
           }};
+}
+
+std::vector<OptionSpec> digest_options(const char* prog, std::optional<Sha256::Digest>& digest,
+                                       std::string& checksums) {
+  return {{"sha256", true,
+           [prog, &digest](const char* arg) {
+             Sha256::Digest d;
+             if (!Sha256::parse(arg, d)) {
+               std::fprintf(stderr, "%s: --sha256 wants 64 hexadecimal digits, not '%s'\n", prog, arg);
+               return false;
+             }
+             digest = d;
+             return true;
+           }},
+          {"checksums", true, [&checksums](const char* arg) { return !(checksums = arg).empty(); }}};
+}
+
+Status image_digest_from(const std::string& checksums, const std::string& image,
+                         std::optional<Sha256::Digest>& digest) {
+  std::ifstream in(checksums);
+  std::stringstream text;
+  text << in.rdbuf();
+  if (!in) return io_error("read " + checksums, errno ? errno : EIO);
+  auto d = Sha256::find_in_sums(text.str(), image.substr(0, image.find_first_of("?#")));
+  if (!d) return usage(checksums + " lists no SHA-256 for " + image);
+  if (digest && *digest != *d) return usage("--sha256 and " + checksums + " name different digests");
+  digest = d;
+  return {};
 }
 
 }  // namespace qflash::cli

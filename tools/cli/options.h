@@ -6,10 +6,12 @@
 #include <getopt.h>
 
 #include <functional>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "io/base/debug.h"
+#include "io/base/sha256.h"
 #include "io/source.h"
 
 namespace qflash::cli {
@@ -78,5 +80,16 @@ bool parse_whole_number(const char* prog, const char* name, const char* text, ui
 
 // --output=human|json (alias --json) for every command with a report.
 OptionSpec output_option(const char* prog, bool& json);
+
+// The image's published digest: --sha256=HEX into `digest`, and
+// --checksums=FILE (a SHA256SUMS file) into `checksums`, to be looked up
+// with image_digest_from() once the image is known.
+std::vector<OptionSpec> digest_options(const char* prog, std::optional<Sha256::Digest>& digest,
+                                       std::string& checksums);
+// `image`'s digest from the SHA256SUMS file `checksums` (by the image's
+// file name) into `digest`; an error if the file cannot be read, lists none
+// for it, or names another digest than --sha256 did.
+Status image_digest_from(const std::string& checksums, const std::string& image,
+                         std::optional<Sha256::Digest>& digest);
 
 }  // namespace qflash::cli

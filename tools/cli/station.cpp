@@ -16,6 +16,7 @@
 #include "io/base/fd.h"
 #include "io/http/url.h"
 #include "tools/cli/cli.h"
+#include "tools/cli/options.h"
 #include "tools/cli/progress.h"
 #include "tools/cli/signals.h"
 #include "tools/cli/station_view.h"
@@ -55,6 +56,11 @@ int station(const char* prog, StationRequest& req) {
     if (!names) return fail(prog, names.error());
     req.config.slot_names = std::move(names).value();
   }
+  if (!req.checksums.empty())
+    if (auto st = image_digest_from(req.checksums, redact_url(req.config.image),
+                                    req.config.write.image_sha256);
+        !st)
+      return fail(prog, st.error());
   Fd log;
   if (!req.log.empty()) {
     log.reset(::open(req.log.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644));

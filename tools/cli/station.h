@@ -15,6 +15,7 @@ struct StationRequest {
   std::string slot_names_file;  // --slot-names
   std::string log;              // --log: JSON-lines audit file, appended
   bool events = false;          // --events: JSON lines on stdout
+  std::string checksums;        // --checksums: a SHA256SUMS file with the image's digest
 };
 
 // Returns the exit status: 0 no drive failed, 1 nothing started (bad usage,

@@ -157,7 +157,10 @@ std::string record_json(const DriveRecord& r, uint64_t virtual_size) {
          ", \"image\": " + quoted(r.image) + ", \"virtual_size\": " + std::to_string(virtual_size) +
          ", \"bytes\": " + std::to_string(r.bytes) + ", \"seconds\": " + number(r.seconds, 3) +
          ", \"result\": " + quoted(r.result) + ", \"verify\": " + quoted(r.verify) +
-         ", \"error\": " + (r.error.empty() ? std::string("null") : quoted(r.error)) + "}";
+         ", \"error\": " + (r.error.empty() ? std::string("null") : quoted(r.error)) +
+         ", \"sha256\": " + (r.sha256 ? quoted(Sha256::hex(*r.sha256)) : std::string("null")) +
+         ", \"image_sha256\": " +
+         (r.image_sha256 ? quoted(Sha256::hex(*r.image_sha256)) : std::string("null")) + "}";
 }
 
 std::string status_line(const std::vector<SlotStatus>& slots, const StationCounts& counts) {

@@ -32,6 +32,9 @@ const char kHelp[] =
     "      --no-verify       do not read drives back\n"
     "      --events          JSON lines on stdout: state changes, progress every second\n"
     "      --log=FILE        append one JSON line per drive to FILE (audit)\n"
+    "      --sha256=HEX      the image file's published SHA-256: a drive is made\n"
+    "                        bootable (its first MiB written) only once it matched\n"
+    "      --checksums=FILE  a SHA256SUMS file listing the image's SHA-256\n"
     "      --sparse          skip zero regions (pre-zeroed drives)\n"
     "      --wipe-rest       zero the part of a larger drive past the image\n"
     "      --memory=SIZE     buffer memory (default 256M)\n"
@@ -86,6 +89,8 @@ int cmd_station(int argc, char** argv) {
        }},
       {"wipe-rest", false, [&c](const char*) { return c.write.wipe_rest = true; }},
   }, "qflash station", c.source);
+  for (auto& spec : digest_options("qflash station", c.write.image_sha256, req.checksums))
+    options.push_back(std::move(spec));
   int rc = parse_options(argc, argv, "qflash station", kHelp, options, pos);
   if (rc >= 0) return rc;
   if (pos.size() != 1) {

@@ -28,7 +28,7 @@ _qflash() {
   esac
   case $cmd in
     mass|write) opts="$flash --partition=" ;;
-    station) opts="--slot= --slot-names= --no-verify --count= --events --log= --memory= --jobs= --queue-depth= --header= --debug --help" ;;
+    station) opts="--slot= --slot-names= --no-verify --count= --events --log= --sha256= --checksums= --memory= --jobs= --queue-depth= --header= --debug --help" ;;
     read) opts="--offset= --length= --header= --debug --help" ;;
     partitions) opts="$describe --sector-size=" ;;
     *) opts="$describe" ;;
