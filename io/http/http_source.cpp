@@ -113,7 +113,9 @@ class HttpSource final : public Source {
       std::lock_guard lk(mu_);
       stop_ = true;
     }
+    // The hasher ends; the I/O thread may be waiting for room in its queue.
     hash_cv_.notify_all();
+    hash_room_cv_.notify_all();
     if (io_.joinable()) {
       curl_multi_wakeup(multi_);
       io_.join();
