@@ -85,6 +85,14 @@ Result<std::unique_ptr<Flasher>> Flasher::create(const std::string& image,
 
 std::optional<Sha256::Digest> Flasher::image_sha256() const { return impl_->session->image_sha256(); }
 
+Status Flasher::image_status() const {
+  std::lock_guard lock(impl_->mutex);
+  if (!impl_->ended || impl_->end_reason.ok() ||
+      impl_->end_reason.error().kind == ErrorKind::Interrupted)
+    return {};
+  return impl_->end_reason;
+}
+
 size_t Flasher::add(WriteTarget target) {
   const uint64_t length = target.length;
   Status refused;

@@ -35,6 +35,10 @@ class Flasher {
   Flasher& operator=(const Flasher&) = delete;
 
   uint64_t virtual_size() const { return size_; }
+  // Thread-safe: an error once the engine ended because the image failed
+  // (corrupt, a digest that does not match, the source lost): no drive can
+  // be written any more. Ok while it runs, or when it ended on the stop flag.
+  Status image_status() const;
   // Thread-safe: the SHA-256 of the image file, once the engine read it to
   // its end (for the first drive), else nothing.
   std::optional<Sha256::Digest> image_sha256() const;

@@ -341,8 +341,10 @@ Status Station::run(const StationCallbacks& callbacks) {
   Impl& s = *impl_;
   const std::atomic<bool>& stop = *s.stop;
   s.callbacks = &callbacks;
+  Status image;
   while (!stop.load()) {
     if (s.config.count && s.counts.good >= s.config.count && s.jobs.empty()) break;
+    if (image = s.flasher->image_status(); !image && s.jobs.empty()) break;
     for (const auto& change : s.monitor.wait(kTickMs)) {
       if (stop.load()) break;
       if (change.kind == DeviceChange::Inserted) s.inserted(change.name);
@@ -363,7 +365,7 @@ Status Station::run(const StationCallbacks& callbacks) {
   }
   s.refresh();
   if (callbacks.on_tick) callbacks.on_tick();
-  return {};
+  return image;
 }
 
 std::vector<SlotStatus> Station::slots() const {

@@ -85,9 +85,11 @@ class Station {
   ~Station();
 
   // Watches and flashes until config.write.stop is set (then every write
-  // is cut short, flushed and recorded as interrupted) or `count` good
-  // drives are done. Callbacks run on the calling thread. Drives already
-  // present when it starts count as inserted.
+  // is cut short, flushed and recorded as interrupted), or `count` good
+  // drives are done, or the image failed (corrupt, not the published
+  // digest: no drive could be written any more; the drives busy then are
+  // recorded, and the error returned). Callbacks run on the calling
+  // thread. Drives already present when it starts count as inserted.
   Status run(const StationCallbacks& callbacks);
 
   // The slots seen so far (and those named in slot_names), in the order

@@ -176,21 +176,23 @@ int station(const char* prog, StationRequest& req) {
     write_all(STDERR_FILENO, "\x1b[?25h\x1b[?1049l");
   }
   const StationCounts counts = station.counts();
-  if (!ran) return fail(prog, ran.error());
+  // The image failed: its line first, then the report as for any end.
+  const int ran_status = ran ? kOk : fail(prog, ran.error());
   // The report: every slot's last state, then the counts.
   for (const auto& s : station.slots())
     if (s.drive || s.state != SlotState::Empty)
       std::fprintf(stderr, "%s: %s: %s\n", prog, s.label.c_str(), slot_state_text(s).c_str());
   std::fprintf(stderr, "%s: %s: good %llu, failed %llu, refused %llu, interrupted %llu\n", prog,
-               stop ? "stopped" : "done", (unsigned long long)counts.good,
+               stop || !ran ? "stopped" : "done", (unsigned long long)counts.good,
                (unsigned long long)counts.failed, (unsigned long long)counts.refused,
                (unsigned long long)counts.interrupted);
   // As for qflash write: a drive cut short by a signal makes it 130.
   const int exit_status =
-      counts.interrupted ? kInterrupted : counts.failed ? kTargetsFailed : kOk;
+      counts.interrupted ? kInterrupted : counts.failed ? kTargetsFailed : ran_status;
   if (req.events)
     emit("{\"time\": \"" + utc_time(std::chrono::system_clock::now()) +
-         "\", \"event\": \"stopped\", \"reason\": \"" + (stop ? "signal" : "count") +
+         "\", \"event\": \"stopped\", \"reason\": \"" +
+         (stop ? "signal" : !ran ? "image" : "count") +
          "\", \"good\": " + std::to_string(counts.good) + ", \"failed\": " +
          std::to_string(counts.failed) + ", \"refused\": " + std::to_string(counts.refused) +
          ", \"interrupted\": " + std::to_string(counts.interrupted) +
