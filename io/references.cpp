@@ -8,9 +8,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <climits>
 #include <cstdlib>
 #include <filesystem>
+#include <memory>
 
 #include "io/file_source.h"
 #include "io/http/url.h"
@@ -28,8 +28,8 @@ Error refuse(const Source& referrer, const std::string& what, const std::string&
 
 // realpath, or empty with errno set.
 std::string real_path(const std::string& path) {
-  char buf[PATH_MAX];
-  return ::realpath(path.c_str(), buf) ? std::string(buf) : std::string();
+  std::unique_ptr<char, decltype(&std::free)> resolved(::realpath(path.c_str(), nullptr), &std::free);
+  return resolved ? std::string(resolved.get()) : std::string();
 }
 
 bool inside(const std::string& path, const std::string& dir) {
