@@ -4,7 +4,7 @@
 
 namespace qflash {
 
-std::vector<uint8_t> BufferPool::take(size_t bytes) {
+std::vector<uint8_t> ChunkPool::take(size_t bytes) {
   std::lock_guard lk(mu_);
   for (size_t i = free_.size(); i-- > 0;)
     if (free_[i].capacity() >= bytes) {
@@ -19,7 +19,7 @@ std::vector<uint8_t> BufferPool::take(size_t bytes) {
   return v;
 }
 
-std::shared_ptr<const std::vector<uint8_t>> BufferPool::share(std::vector<uint8_t> buffer) {
+std::shared_ptr<const std::vector<uint8_t>> ChunkPool::share(std::vector<uint8_t> buffer) {
   auto self = shared_from_this();
   return std::shared_ptr<const std::vector<uint8_t>>(
       new std::vector<uint8_t>(std::move(buffer)), [self](const std::vector<uint8_t>* v) {
@@ -28,7 +28,7 @@ std::shared_ptr<const std::vector<uint8_t>> BufferPool::share(std::vector<uint8_
       });
 }
 
-void BufferPool::give(std::vector<uint8_t> buffer) {
+void ChunkPool::give(std::vector<uint8_t> buffer) {
   std::lock_guard lk(mu_);
   if (free_.size() < keep_) free_.push_back(std::move(buffer));
 }

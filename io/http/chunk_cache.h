@@ -1,7 +1,7 @@
 // ChunkCache: a bounded LRU of fixed-size chunks of a remote file, keyed by
 // chunk index. Chunks are shared and immutable, so a reader may keep copying
 // from one after it was evicted. Not locked: its owner holds the lock.
-// BufferPool: the chunks' buffers, recycled once the last holder lets go,
+// ChunkPool: the chunks' buffers, recycled once the last holder lets go,
 // so their pages stay mapped (a fresh buffer costs a page fault per 4 KiB,
 // which at network rates costs more than the copy into it).
 #pragma once
@@ -16,10 +16,10 @@
 
 namespace qflash {
 
-class BufferPool : public std::enable_shared_from_this<BufferPool> {
+class ChunkPool : public std::enable_shared_from_this<ChunkPool> {
  public:
   // Keeps at most `keep` free buffers. Thread-safe.
-  explicit BufferPool(size_t keep) : keep_(keep) {}
+  explicit ChunkPool(size_t keep) : keep_(keep) {}
   // An empty buffer with room for `bytes`, recycled if one is free.
   std::vector<uint8_t> take(size_t bytes);
   // `buffer` as an immutable chunk that comes back here when released.

@@ -88,7 +88,7 @@ class HttpSource final : public Source {
                                  : std::max<size_t>(options.cache_bytes / http.chunk_size, 1),
                retired_kept(http.cache_chunks ? http.cache_chunks
                                               : options.cache_bytes / http.chunk_size)),
-        pool_(std::make_shared<BufferPool>(cache_.capacity() +
+        pool_(std::make_shared<ChunkPool>(cache_.capacity() +
                                            size_t(http.max_transfers) * limits_.max_request_chunks)) {
     for (const auto& h : options.http_headers) headers_ = curl_slist_append(headers_, h.c_str());
     settings_.headers = headers_;
@@ -685,7 +685,7 @@ class HttpSource final : public Source {
   mutable std::mutex mu_;
   mutable std::condition_variable cv_;
   mutable ChunkCache cache_;
-  std::shared_ptr<BufferPool> pool_;  // outlives every chunk handed out
+  std::shared_ptr<ChunkPool> pool_;  // outlives every chunk handed out
   mutable std::unordered_map<uint64_t, Slot> slots_;
   mutable std::set<uint64_t> demand_;
   mutable std::deque<uint64_t> ahead_;

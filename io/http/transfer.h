@@ -37,7 +37,7 @@ struct TransferSettings {
   long connect_timeout_s = 15;
   long stall_timeout_s = 30;            // under 1 byte/s for this long: a transient fault
   const std::atomic<bool>* stop = nullptr;  // set: every transfer ends at once
-  BufferPool* pool = nullptr;                 // where part buffers come from
+  ChunkPool* pool = nullptr;                 // where part buffers come from
 };
 
 class Transfer {
