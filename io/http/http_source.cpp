@@ -363,7 +363,7 @@ class HttpSource final : public Source {
     uint64_t from = std::max(s->next, last + 1);
     s->next = from;
     s->used = clock_;
-    uint64_t chunks = (v_.size + opt_.chunk_size - 1) / opt_.chunk_size;
+    const uint64_t chunks = chunk_count();
     bool queued = false;
     for (uint64_t i = from; i <= last + ahead && i < chunks; ++i)
       if (!cache_.contains(i)) queued |= want(i, false);
@@ -400,7 +400,7 @@ class HttpSource final : public Source {
       t = idle_.back();
       idle_.pop_back();
     }
-    uint64_t n = 1, cs = opt_.chunk_size, chunks = (v_.size + cs - 1) / cs;
+    uint64_t n = 1, cs = opt_.chunk_size, chunks = chunk_count();
     while (n < plan_.request_chunks && i + n < chunks) {
       auto it = slots_.find(i + n);
       if (it == slots_.end() || it->second.state != State::Queued) break;

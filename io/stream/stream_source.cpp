@@ -161,7 +161,7 @@ class StreamSource final : public Source {
   }
   Result<Sha256::Digest> finish_sha256(const std::atomic<bool>& cancel) const override {
     std::lock_guard lock(mu_);
-    if (!hashing_) return unsupported(name_ + ": no digest taken while reading");
+    if (!hashing_) return Source::finish_sha256(cancel);
     std::vector<uint8_t> buf(kInputBlock);
     while (hashed_ < inner_->size()) {
       if (cancel) return Error{ErrorKind::Interrupted, name_ + ": digest not finished"};

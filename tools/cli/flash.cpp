@@ -60,8 +60,7 @@ const char kFlashOptionsHelp[] =
     "  -V, --version        print the version\n";
 
 std::vector<OptionSpec> flash_options(FlashRequest& req, const char* prog) {
-  std::vector<OptionSpec> specs = digest_options(prog, req.write.image_sha256, req.checksums);
-  for (auto& spec : std::vector<OptionSpec>{
+  std::vector<OptionSpec> specs = with_image_options({
       {"yes", false, [&req](const char*) { return req.yes = true; }, 'y'},
       {"verify", false, [&req](const char*) { return req.verify = true; }},
       output_option(prog, req.json),
@@ -92,9 +91,10 @@ std::vector<OptionSpec> flash_options(FlashRequest& req, const char* prog) {
          req.write.queue_depth = unsigned(n);
          return true;
        }},
-  })
+  }, prog, req.source);
+  for (auto& spec : digest_options(prog, req.write.image_sha256, req.checksums))
     specs.push_back(std::move(spec));
-  return with_image_options(std::move(specs), prog, req.source);
+  return specs;
 }
 
 int flash(const char* prog, FlashRequest& req) {
