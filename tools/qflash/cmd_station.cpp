@@ -23,7 +23,7 @@ const char kHelp[] =
     "A PATTERN (shell glob) matches a drive's slot (usb-1-1.3, ata-2, scsi-6:0,\n"
     "pci-0000:03:00.0, loop:/path/of/backing/file), its /dev/disk/by-path\n"
     "name, its device path (/dev/sdb) or a loop device's backing file.\n"
-    "Exit status: 0 no drive failed, 1 bad usage or image (nothing written),\n"
+    "Exit status: 0 no drive failed, 1 bad usage or image (no drive failed),\n"
     "2 a drive failed, 130 a signal stopped a drive mid-way.\n"
     "SIGINT, SIGTERM, SIGHUP stop cleanly with a report; SIGUSR1 prints a status line.\n\n"
     "      --slot=PATTERN    allowed slot (repeatable; required)\n"
