@@ -58,23 +58,31 @@ int Stager::find(uint64_t index) const {
 }
 
 Result<int> Stager::stage(uint64_t index, const Wanted& wanted) {
-  // A free slot, else the ready one nobody holds that is wanted last.
-  int pick = -1;
-  uint64_t pick_want = 0, pick_use = 0;
+  // A used free slot, else a ready one no target will want again, else one
+  // never used (its pages are yet to be faulted in: the pool is touched
+  // only as deep as the run needs it), else the ready one nobody holds that
+  // is wanted last.
+  int used_free = -1, unused_free = -1, ready = -1;
+  uint64_t ready_want = 0, ready_use = 0;
   for (size_t i = 0; i < slots_.size(); ++i) {
     const Slot& s = slots_[i];
     if (s.users > 0 || s.state == Slot::State::Staging) continue;
     if (s.state == Slot::State::Free) {
-      pick = int(i);
-      break;
+      int& free = s.used ? used_free : unused_free;
+      if (free < 0) free = int(i);
+      continue;
     }
     const uint64_t w = wanted(s.index);
-    if (pick < 0 || w > pick_want || (w == pick_want && s.last_use < pick_use)) {
-      pick = int(i);
-      pick_want = w;
-      pick_use = s.last_use;
+    if (ready < 0 || w > ready_want || (w == ready_want && s.last_use < ready_use)) {
+      ready = int(i);
+      ready_want = w;
+      ready_use = s.last_use;
     }
   }
+  int pick = used_free;
+  if (pick < 0 && ready >= 0 && ready_want == UINT64_MAX) pick = ready;
+  if (pick < 0) pick = unused_free;
+  if (pick < 0) pick = ready;
   if (pick < 0) return -1;
   const int i = pick;
   Slot& s = slots_[size_t(i)];
@@ -95,6 +103,7 @@ Result<int> Stager::stage(uint64_t index, const Wanted& wanted) {
     return i;
   }
   s.data = pool_->buffer(i).data();
+  s.used = true;
   for (const Span64& z : s.plan.zeros) std::memset(s.data + z.offset, 0, z.length);
   s.side.resize(s.plan.side_bytes);
   if (s.plan.needs_worker_read) {

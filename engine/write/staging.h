@@ -32,6 +32,7 @@ struct Slot {
   bool decoding = false;      // its worker jobs decode (else they read)
   unsigned users = 0;         // targets that hold it (claimed, writes pending)
   uint64_t last_use = 0;      // for ties when choosing a slot to take
+  bool used = false;          // its pool buffer was written (its pages are in)
   // The digest of a target range starting at `digest_start` once it has
   // taken in this whole chunk: targets with the same start reuse it.
   std::optional<Sha256> digest;

@@ -9,6 +9,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <memory>
 #include <mutex>
 #include <vector>
 
@@ -92,8 +93,10 @@ std::unique_ptr<StreamDecoder> decoder_for(std::optional<StreamFormat> format,
 struct Pass {
   std::unique_ptr<Input> input;
   std::unique_ptr<StreamDecoder> decoder;  // null: raw bytes from a pipe
-  std::vector<uint8_t> window;
-  std::vector<uint8_t> in_buf;
+  // Not zero-filled: the decoder writes every byte before it is read, and
+  // a memset of the window is a visible share of a short run.
+  std::unique_ptr<uint8_t[]> window, in_buf;
+  size_t ring = 0;
   std::span<const uint8_t> in;
   uint64_t win_start = 0, win_len = 0, decoded = 0;
   bool ended = false, input_eof = false;
@@ -126,10 +129,9 @@ class StreamSource final : public Source {
       const uint64_t win_end = p.win_start + p.win_len;
       if (pos < win_end) {
         // Up to the window's end or the ring's wrap, whichever is first.
-        const size_t at = size_t(pos % p.window.size());
-        const size_t n = size_t(std::min<uint64_t>(
-            {win_end - pos, buf.size() - done, p.window.size() - at}));
-        std::memcpy(buf.data() + done, p.window.data() + at, n);
+        const size_t at = size_t(pos % p.ring);
+        const size_t n = size_t(std::min<uint64_t>({win_end - pos, buf.size() - done, p.ring - at}));
+        std::memcpy(buf.data() + done, p.window.get() + at, n);
         done += n;
         continue;
       }
@@ -198,8 +200,9 @@ class StreamSource final : public Source {
     auto p = std::make_unique<Pass>();
     p->input = std::move(input);
     p->decoder = decoder_for(format_, options_);
-    p->window.resize(std::max<uint64_t>(options_.window, 2 * kInputBlock));
-    p->in_buf.resize(kInputBlock);
+    p->ring = size_t(std::max<uint64_t>(options_.window, 2 * kInputBlock));
+    p->window = std::make_unique_for_overwrite<uint8_t[]>(p->ring);
+    p->in_buf = std::make_unique_for_overwrite<uint8_t[]>(kInputBlock);
     return p;
   }
 
@@ -249,15 +252,15 @@ class StreamSource final : public Source {
     if (p.ended)
       return corrupt(name_ + ": " + info_.compression + " stream ends at byte " +
                      std::to_string(p.decoded) + ", before " + announced());
-    const size_t ring = p.window.size();
+    const size_t ring = p.ring;
     if (p.win_len == ring) {
       p.win_start += ring / 2;
       p.win_len -= ring / 2;
     }
     if (p.in.empty() && !p.input_eof) {
       const uint64_t at = p.input->position();
-      QF_ASSIGN(size_t n, p.input->read(p.in_buf));
-      p.in = {p.in_buf.data(), n};
+      QF_ASSIGN(size_t n, p.input->read({p.in_buf.get(), kInputBlock}));
+      p.in = {p.in_buf.get(), n};
       p.input_eof = n == 0;
       if (hashing_ && at <= hashed_ && hashed_ < at + n) {
         sha_.update(p.in.subspan(size_t(hashed_ - at)));
@@ -266,7 +269,7 @@ class StreamSource final : public Source {
     }
     // The free part of the ring, up to its wrap.
     const size_t end = size_t(p.decoded % ring);
-    std::span<uint8_t> out(p.window.data() + end,
+    std::span<uint8_t> out(p.window.get() + end,
                            std::min<size_t>(ring - end, ring - size_t(p.win_len)));
     const size_t room = out.size(), had = p.in.size();
     StreamStatus st;
