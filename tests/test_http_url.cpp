@@ -35,18 +35,18 @@ TEST(HttpUrl, ResolveAgainstImageUrl) {
 TEST(HttpChunkCache, EvictsLeastRecentlyUsed) {
   ChunkCache cache(3);
   auto chunk = [](uint8_t v) { return std::make_shared<const std::vector<uint8_t>>(4, v); };
-  cache.put(1, chunk(1));
-  cache.put(2, chunk(2));
-  cache.put(3, chunk(3));
+  cache.put(1, chunk(1), true);  // each read as it arrives
+  cache.put(2, chunk(2), true);
+  cache.put(3, chunk(3), true);
   ASSERT_TRUE(cache.get(1));  // 1 is now the most recent; 2 the least
-  cache.put(4, chunk(4));
+  cache.put(4, chunk(4), true);
   EXPECT_EQ(cache.size(), 3u);
   EXPECT_FALSE(cache.contains(2));
   EXPECT_TRUE(cache.contains(1) && cache.contains(3) && cache.contains(4));
   auto kept = cache.get(3);
-  cache.put(5, chunk(5));
-  cache.put(6, chunk(6));
-  cache.put(7, chunk(7));
+  cache.put(5, chunk(5), true);
+  cache.put(6, chunk(6), true);
+  cache.put(7, chunk(7), true);
   EXPECT_FALSE(cache.contains(3));
   EXPECT_EQ((*kept)[0], 3);  // an evicted chunk stays valid for whoever holds it
   cache.put(7, chunk(9));
@@ -54,9 +54,28 @@ TEST(HttpChunkCache, EvictsLeastRecentlyUsed) {
   EXPECT_EQ(cache.size(), 3u);
   // A retired chunk goes first, before older ones.
   cache.retire(7);
-  cache.put(8, chunk(8));
+  cache.put(8, chunk(8), true);
   EXPECT_FALSE(cache.contains(7));
   EXPECT_TRUE(cache.contains(5) && cache.contains(6) && cache.contains(8));
+}
+
+// Read-ahead that arrived before its reader is kept over chunks already
+// read, older or not: dropping it would fetch it twice.
+TEST(HttpChunkCache, KeepsReadAheadUntilRead) {
+  ChunkCache cache(3);
+  auto chunk = [](uint8_t v) { return std::make_shared<const std::vector<uint8_t>>(4, v); };
+  cache.put(1, chunk(1));  // read-ahead, not read yet
+  cache.put(2, chunk(2), true);
+  cache.put(3, chunk(3));
+  cache.put(4, chunk(4));
+  EXPECT_FALSE(cache.contains(2));  // the one read, though 1 is older
+  EXPECT_TRUE(cache.contains(1) && cache.contains(3) && cache.contains(4));
+  ASSERT_TRUE(cache.get(1));  // read now: the first to go
+  cache.put(5, chunk(5));
+  EXPECT_FALSE(cache.contains(1));
+  cache.put(6, chunk(6));  // none read: the oldest goes
+  EXPECT_FALSE(cache.contains(3));
+  EXPECT_TRUE(cache.contains(4) && cache.contains(5) && cache.contains(6));
 }
 
 TEST(HttpChunkCache, KeepsFewRetiredChunks) {

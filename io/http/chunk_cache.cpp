@@ -39,6 +39,7 @@ ChunkCache::Chunk ChunkCache::get(uint64_t index) {
   auto e = it->second;
   lru_.splice(lru_.begin(), e->retired ? retired_ : lru_, e);
   e->retired = false;
+  e->unread = false;
   return e->chunk;
 }
 
@@ -51,18 +52,19 @@ void ChunkCache::retire(uint64_t index) {
   auto it = where_.find(index);
   if (it == where_.end() || it->second->retired) return;
   it->second->retired = true;
+  it->second->unread = false;
   retired_.splice(retired_.end(), lru_, it->second);
-  if (retired_.size() > retired_kept_) evict();
+  if (retired_.size() > retired_kept_) drop(retired_, retired_.begin());
 }
 
-void ChunkCache::put(uint64_t index, Chunk chunk) {
+void ChunkCache::put(uint64_t index, Chunk chunk, bool read) {
   unreserve(1);
   if (auto it = where_.find(index); it != where_.end()) {
     it->second->chunk = std::move(chunk);
     get(index);
     return;
   }
-  lru_.push_front({index, std::move(chunk)});
+  lru_.push_front({index, std::move(chunk), false, !read});
   where_[index] = lru_.begin();
   while (size() > 1 && size() + reserved_ > capacity_) evict();  // never the one put
 }
@@ -74,11 +76,17 @@ void ChunkCache::reserve(size_t n) {
 
 void ChunkCache::unreserve(size_t n) { reserved_ -= std::min(n, reserved_); }
 
+void ChunkCache::drop(std::list<Entry>& list, std::list<Entry>::iterator e) {
+  where_.erase(e->index);
+  list.erase(e);
+}
+
 void ChunkCache::evict() {
-  auto& from = retired_.empty() ? lru_ : retired_;
-  auto victim = retired_.empty() ? std::prev(lru_.end()) : retired_.begin();
-  where_.erase(victim->index);
-  from.erase(victim);
+  if (!retired_.empty()) return drop(retired_, retired_.begin());
+  // Not the most recent (the one put, when called from put()).
+  for (auto e = std::prev(lru_.end()); e != lru_.begin(); --e)
+    if (!e->unread) return drop(lru_, e);
+  drop(lru_, std::prev(lru_.end()));
 }
 
 }  // namespace qflash

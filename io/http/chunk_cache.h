@@ -50,9 +50,12 @@ class ChunkCache {
   // `retired_kept` retired chunks, the oldest retired one goes at once (its
   // buffer back to the pool while it is warm, not after the whole cache).
   void retire(uint64_t index);
-  // Inserts or replaces (taking back one reserved place, if any); evicts
-  // the least recently used beyond capacity.
-  void put(uint64_t index, Chunk chunk);
+  // Inserts or replaces (taking back one reserved place, if any), `read`
+  // if a reader takes it at once; evicts beyond capacity: retired chunks
+  // first, then the least recently used of those read, and one never read
+  // (read-ahead that arrived before its reader) only when nothing else is
+  // left: dropping it means fetching it again.
+  void put(uint64_t index, Chunk chunk, bool read = false);
   // Room for `n` chunks on their way: they count against the capacity from
   // now on (evicting what that takes), until each is put or unreserved.
   void reserve(size_t n);
@@ -65,7 +68,9 @@ class ChunkCache {
     uint64_t index;
     Chunk chunk;
     bool retired = false;
+    bool unread = true;  // put, not yet got nor retired: read-ahead still needed
   };
+  void drop(std::list<Entry>& list, std::list<Entry>::iterator e);
   void evict();
 
   size_t capacity_, retired_kept_, reserved_ = 0;

@@ -424,8 +424,9 @@ class HttpSource final : public Source {
   // wake.
   void publish(std::unique_lock<std::mutex>& lk, uint64_t i, std::vector<uint8_t>&& bytes) {
     auto chunk = pool_->share(std::move(bytes));
-    cache_.put(i, chunk);
     auto it = slots_.find(i);
+    // With readers waiting, it is read as it arrives.
+    cache_.put(i, chunk, it != slots_.end() && it->second.waiters > 0);
     if (it != slots_.end()) {
       if (it->second.waiters == 0) {
         slots_.erase(it);
