@@ -73,9 +73,9 @@ TEST(HttpChunkCache, KeepsReadAheadUntilRead) {
   ASSERT_TRUE(cache.get(1));  // read now: the first to go
   cache.put(5, chunk(5));
   EXPECT_FALSE(cache.contains(1));
-  cache.put(6, chunk(6));  // none read: the oldest goes
-  EXPECT_FALSE(cache.contains(3));
-  EXPECT_TRUE(cache.contains(4) && cache.contains(5) && cache.contains(6));
+  cache.put(2, chunk(2));  // none read: the farthest in the file goes
+  EXPECT_FALSE(cache.contains(5));
+  EXPECT_TRUE(cache.contains(2) && cache.contains(3) && cache.contains(4));
 }
 
 TEST(HttpChunkCache, KeepsFewRetiredChunks) {
@@ -93,14 +93,15 @@ TEST(HttpChunkCache, KeepsFewRetiredChunks) {
   cache.put(6, chunk(6));  // full: the retired one (3) goes before older live ones
   EXPECT_FALSE(cache.contains(3));
   EXPECT_TRUE(cache.contains(1) && cache.contains(4) && cache.contains(5) && cache.contains(6));
-  // Chunks on their way take their room at once; each put gives one back.
+  // Chunks on their way take their room at once (here the one read, then
+  // the farthest never read); each put gives one back.
   cache.reserve(2);
   EXPECT_EQ(cache.size(), 2u);
-  EXPECT_FALSE(cache.contains(1) || cache.contains(4));
+  EXPECT_FALSE(cache.contains(1) || cache.contains(6));
   cache.put(7, chunk(7));
   cache.put(8, chunk(8));
   EXPECT_EQ(cache.size(), 4u);
-  EXPECT_TRUE(cache.contains(5) && cache.contains(6) && cache.contains(7) && cache.contains(8));
+  EXPECT_TRUE(cache.contains(4) && cache.contains(5) && cache.contains(7) && cache.contains(8));
 }
 
 }  // namespace

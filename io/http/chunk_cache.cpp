@@ -66,12 +66,12 @@ void ChunkCache::put(uint64_t index, Chunk chunk, bool read) {
   }
   lru_.push_front({index, std::move(chunk), false, !read});
   where_[index] = lru_.begin();
-  while (size() > 1 && size() + reserved_ > capacity_) evict();  // never the one put
+  while (size() > 1 && size() + reserved_ > capacity_) evict(true);  // never the one put
 }
 
 void ChunkCache::reserve(size_t n) {
   reserved_ += n;
-  while (size() > 0 && size() + reserved_ > capacity_) evict();
+  while (size() > 0 && size() + reserved_ > capacity_) evict(false);
 }
 
 void ChunkCache::unreserve(size_t n) { reserved_ -= std::min(n, reserved_); }
@@ -81,12 +81,15 @@ void ChunkCache::drop(std::list<Entry>& list, std::list<Entry>::iterator e) {
   list.erase(e);
 }
 
-void ChunkCache::evict() {
+void ChunkCache::evict(bool keep_newest) {
   if (!retired_.empty()) return drop(retired_, retired_.begin());
-  // Not the most recent (the one put, when called from put()).
-  for (auto e = std::prev(lru_.end()); e != lru_.begin(); --e)
-    if (!e->unread) return drop(lru_, e);
-  drop(lru_, std::prev(lru_.end()));
+  const auto end = keep_newest ? std::next(lru_.begin()) : lru_.begin();
+  auto farthest = std::prev(lru_.end());
+  for (auto e = lru_.end(); e != end;) {
+    if (!(--e)->unread) return drop(lru_, e);
+    if (e->index > farthest->index) farthest = e;
+  }
+  drop(lru_, farthest);
 }
 
 }  // namespace qflash

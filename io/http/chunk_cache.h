@@ -53,8 +53,9 @@ class ChunkCache {
   // Inserts or replaces (taking back one reserved place, if any), `read`
   // if a reader takes it at once; evicts beyond capacity: retired chunks
   // first, then the least recently used of those read, and one never read
-  // (read-ahead that arrived before its reader) only when nothing else is
-  // left: dropping it means fetching it again.
+  // (read-ahead that arrived before its reader: dropping it means fetching
+  // it again) only when nothing else is left, the farthest in the file
+  // first (its reader comes last).
   void put(uint64_t index, Chunk chunk, bool read = false);
   // Room for `n` chunks on their way: they count against the capacity from
   // now on (evicting what that takes), until each is put or unreserved.
@@ -71,7 +72,8 @@ class ChunkCache {
     bool unread = true;  // put, not yet got nor retired: read-ahead still needed
   };
   void drop(std::list<Entry>& list, std::list<Entry>::iterator e);
-  void evict();
+  // `keep_newest`: never the most recent (the one just put).
+  void evict(bool keep_newest);
 
   size_t capacity_, retired_kept_, reserved_ = 0;
   std::list<Entry> lru_;      // most recently used first
