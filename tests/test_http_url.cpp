@@ -35,18 +35,22 @@ TEST(HttpUrl, ResolveAgainstImageUrl) {
 TEST(HttpChunkCache, EvictsLeastRecentlyUsed) {
   ChunkCache cache(3);
   auto chunk = [](uint8_t v) { return std::make_shared<const std::vector<uint8_t>>(4, v); };
-  cache.put(1, chunk(1), true);  // each read as it arrives
-  cache.put(2, chunk(2), true);
-  cache.put(3, chunk(3), true);
+  auto put_read = [&](uint64_t i, uint8_t v) {  // a reader takes it whole at once
+    cache.put(i, chunk(v));
+    cache.taken(i, 0, 4);
+  };
+  put_read(1, 1);  // each read as it arrives
+  put_read(2, 2);
+  put_read(3, 3);
   ASSERT_TRUE(cache.get(1));  // 1 is now the most recent; 2 the least
-  cache.put(4, chunk(4), true);
+  put_read(4, 4);
   EXPECT_EQ(cache.size(), 3u);
   EXPECT_FALSE(cache.contains(2));
   EXPECT_TRUE(cache.contains(1) && cache.contains(3) && cache.contains(4));
   auto kept = cache.get(3);
-  cache.put(5, chunk(5), true);
-  cache.put(6, chunk(6), true);
-  cache.put(7, chunk(7), true);
+  put_read(5, 5);
+  put_read(6, 6);
+  put_read(7, 7);
   EXPECT_FALSE(cache.contains(3));
   EXPECT_EQ((*kept)[0], 3);  // an evicted chunk stays valid for whoever holds it
   cache.put(7, chunk(9));
@@ -54,28 +58,41 @@ TEST(HttpChunkCache, EvictsLeastRecentlyUsed) {
   EXPECT_EQ(cache.size(), 3u);
   // A retired chunk goes first, before older ones.
   cache.retire(7);
-  cache.put(8, chunk(8), true);
+  put_read(8, 8);
   EXPECT_FALSE(cache.contains(7));
   EXPECT_TRUE(cache.contains(5) && cache.contains(6) && cache.contains(8));
 }
 
-// Read-ahead that arrived before its reader is kept over chunks already
-// read, older or not: dropping it would fetch it twice.
-TEST(HttpChunkCache, KeepsReadAheadUntilRead) {
+// Chunks whose first and last bytes were taken go first, then chunks taken
+// in part (a read across two chunks takes the end of one), and read-ahead no
+// reader took yet last, the farthest first: dropping it fetches it twice.
+TEST(HttpChunkCache, KeepsReadAheadUntilTaken) {
   ChunkCache cache(3);
   auto chunk = [](uint8_t v) { return std::make_shared<const std::vector<uint8_t>>(4, v); };
-  cache.put(1, chunk(1));  // read-ahead, not read yet
-  cache.put(2, chunk(2), true);
+  cache.put(1, chunk(1));  // read-ahead, not taken yet
+  cache.put(2, chunk(2));
+  cache.taken(2, 0, 4);
   cache.put(3, chunk(3));
   cache.put(4, chunk(4));
-  EXPECT_FALSE(cache.contains(2));  // the one read, though 1 is older
+  EXPECT_FALSE(cache.contains(2));  // taken whole, though 1 is older
   EXPECT_TRUE(cache.contains(1) && cache.contains(3) && cache.contains(4));
-  ASSERT_TRUE(cache.get(1));  // read now: the first to go
+  cache.taken(1, 1, 3);  // its end only
+  EXPECT_FALSE(cache.taken(3, 0, 2));
+  EXPECT_TRUE(cache.taken(3, 2, 2));  // whole, in two reads
   cache.put(5, chunk(5));
+  EXPECT_FALSE(cache.contains(3));
+  cache.put(6, chunk(6));  // then the one taken in part
   EXPECT_FALSE(cache.contains(1));
-  cache.put(2, chunk(2));  // none read: the farthest in the file goes
-  EXPECT_FALSE(cache.contains(5));
-  EXPECT_TRUE(cache.contains(2) && cache.contains(3) && cache.contains(4));
+  cache.put(7, chunk(7));  // none taken: the farthest but the one put
+  EXPECT_FALSE(cache.contains(6));
+  EXPECT_TRUE(cache.contains(4) && cache.contains(5) && cache.contains(7));
+  EXPECT_EQ(cache.awaited(), 3u);
+  // Readers are past 5 now: 4 and 5 will not be read, the oldest goes.
+  cache.keep_from(6);
+  EXPECT_EQ(cache.awaited(), 1u);
+  cache.put(8, chunk(8));
+  EXPECT_FALSE(cache.contains(4));
+  EXPECT_TRUE(cache.contains(5) && cache.contains(7) && cache.contains(8));
 }
 
 TEST(HttpChunkCache, KeepsFewRetiredChunks) {

@@ -39,7 +39,6 @@ ChunkCache::Chunk ChunkCache::get(uint64_t index) {
   auto e = it->second;
   lru_.splice(lru_.begin(), e->retired ? retired_ : lru_, e);
   e->retired = false;
-  e->unread = false;
   return e->chunk;
 }
 
@@ -52,19 +51,28 @@ void ChunkCache::retire(uint64_t index) {
   auto it = where_.find(index);
   if (it == where_.end() || it->second->retired) return;
   it->second->retired = true;
-  it->second->unread = false;
+  it->second->took_first = it->second->took_last = true;
   retired_.splice(retired_.end(), lru_, it->second);
   if (retired_.size() > retired_kept_) drop(retired_, retired_.begin());
 }
 
-void ChunkCache::put(uint64_t index, Chunk chunk, bool read) {
+bool ChunkCache::taken(uint64_t index, size_t from, size_t bytes) {
+  auto it = where_.find(index);
+  if (it == where_.end() || bytes == 0) return false;
+  Entry& e = *it->second;
+  e.took_first = e.took_first || from == 0;
+  e.took_last = e.took_last || from + bytes == e.chunk->size();
+  return e.took_first && e.took_last;
+}
+
+void ChunkCache::put(uint64_t index, Chunk chunk) {
   unreserve(1);
   if (auto it = where_.find(index); it != where_.end()) {
     it->second->chunk = std::move(chunk);
     get(index);
     return;
   }
-  lru_.push_front({index, std::move(chunk), false, !read});
+  lru_.push_front({index, std::move(chunk)});
   where_[index] = lru_.begin();
   while (size() > 1 && size() + reserved_ > capacity_) evict(true);  // never the one put
 }
@@ -81,15 +89,26 @@ void ChunkCache::drop(std::list<Entry>& list, std::list<Entry>::iterator e) {
   list.erase(e);
 }
 
+size_t ChunkCache::awaited() const {
+  size_t n = 0;
+  for (const Entry& e : lru_) n += awaited(e);
+  return n;
+}
+
 void ChunkCache::evict(bool keep_newest) {
   if (!retired_.empty()) return drop(retired_, retired_.begin());
   const auto end = keep_newest ? std::next(lru_.begin()) : lru_.begin();
-  auto farthest = std::prev(lru_.end());
+  auto part = lru_.end(), farthest = lru_.end();
   for (auto e = lru_.end(); e != end;) {
-    if (!(--e)->unread) return drop(lru_, e);
-    if (e->index > farthest->index) farthest = e;
+    --e;
+    if (!awaited(*e)) return drop(lru_, e);
+    if (e->took_first || e->took_last) {
+      if (part == lru_.end()) part = e;
+    } else if (farthest == lru_.end() || e->index > farthest->index) {
+      farthest = e;
+    }
   }
-  drop(lru_, farthest);
+  drop(lru_, part != lru_.end() ? part : farthest);
 }
 
 }  // namespace qflash

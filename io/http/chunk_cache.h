@@ -50,18 +50,30 @@ class ChunkCache {
   // `retired_kept` retired chunks, the oldest retired one goes at once (its
   // buffer back to the pool while it is warm, not after the whole cache).
   void retire(uint64_t index);
-  // Inserts or replaces (taking back one reserved place, if any), `read`
-  // if a reader takes it at once; evicts beyond capacity: retired chunks
-  // first, then the least recently used of those read, and one never read
-  // (read-ahead that arrived before its reader: dropping it means fetching
-  // it again) only when nothing else is left, the farthest in the file
-  // first (its reader comes last).
-  void put(uint64_t index, Chunk chunk, bool read = false);
+  // A reader took bytes [from, from + bytes) of the chunk; true once its
+  // first and last bytes have both been taken.
+  bool taken(uint64_t index, size_t from, size_t bytes);
+  // Chunks before `index` are behind every reader: one whose first or last
+  // byte was not taken there will not be, and is no longer awaited.
+  void keep_from(uint64_t index) { keep_from_ = index; }
+  // Cached chunks still awaited: from keep_from on, and their first or
+  // last byte not taken yet (O(size)).
+  size_t awaited() const;
+  // Inserts or replaces (taking back one reserved place, if any); evicts
+  // beyond capacity, least recently used first within each kind: retired
+  // chunks, then those not awaited, then those taken in part (a read across
+  // two chunks took the end of one; the reader of its start may come
+  // later), and only then read-ahead no reader took yet (dropping it means
+  // fetching it again), the farthest in the file first (its reader comes
+  // last).
+  void put(uint64_t index, Chunk chunk);
   // Room for `n` chunks on their way: they count against the capacity from
   // now on (evicting what that takes), until each is put or unreserved.
   void reserve(size_t n);
   void unreserve(size_t n);
   size_t size() const { return lru_.size() + retired_.size(); }
+  // Places reserved for chunks on their way.
+  size_t reserved() const { return reserved_; }
   size_t capacity() const { return capacity_; }
 
  private:
@@ -69,13 +81,15 @@ class ChunkCache {
     uint64_t index;
     Chunk chunk;
     bool retired = false;
-    bool unread = true;  // put, not yet got nor retired: read-ahead still needed
+    bool took_first = false, took_last = false;  // its first, its last byte
   };
+  bool awaited(const Entry& e) const { return e.index >= keep_from_ && !(e.took_first && e.took_last); }
   void drop(std::list<Entry>& list, std::list<Entry>::iterator e);
   // `keep_newest`: never the most recent (the one just put).
   void evict(bool keep_newest);
 
   size_t capacity_, retired_kept_, reserved_ = 0;
+  uint64_t keep_from_ = 0;
   std::list<Entry> lru_;      // most recently used first
   std::list<Entry> retired_;  // oldest first: evicted before any in lru_
   std::unordered_map<uint64_t, std::list<Entry>::iterator> where_;

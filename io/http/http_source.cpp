@@ -201,6 +201,19 @@ class HttpSource final : public Source {
     uint64_t cs = opt_.chunk_size, first = offset / cs, last = (offset + len - 1) / cs;
     std::unique_lock lk(mu_);
     if (fatal_) return *fatal_;
+    // While it reads, chunks from `first` on are awaited in the cache.
+    auto reading = reading_.insert(first);
+    cache_.keep_from(*reading_.begin());
+    auto got = read_chunks(lk, buf.first(len), offset, first, last);
+    reading_.erase(reading);
+    if (!reading_.empty()) cache_.keep_from(*reading_.begin());
+    return got;
+  }
+
+  // Under mu_ (`lk`): chunks first..last, waited for, into `buf`.
+  Result<size_t> read_chunks(std::unique_lock<std::mutex>& lk, std::span<uint8_t> buf, uint64_t offset,
+                             uint64_t first, uint64_t last) const {
+    const uint64_t cs = opt_.chunk_size;
     // Register as a waiter on every missing chunk first, so each one is
     // kept for us however many others arrive before we get to it.
     std::vector<bool> waiting(last - first + 1);
@@ -214,6 +227,7 @@ class HttpSource final : public Source {
     bool sequential = false;
     queued |= read_ahead(first, last, sequential);
     if (queued) curl_multi_wakeup(multi_);
+    const size_t len = buf.size();
     size_t done = 0;
     for (uint64_t i = first; i <= last; ++i) {
       ChunkCache::Chunk chunk = waiting[i - first] ? nullptr : cache_.get(i);
@@ -239,11 +253,11 @@ class HttpSource final : public Source {
       std::memcpy(buf.data() + done, chunk->data() + skip, n);
       done += n;
       lk.lock();
-      // A stream read to the chunk's end will not be back for it: its
-      // buffer is the first to go back to the pool, for the ranges ahead
-      // (no fresh pages). Not at once: readers of one stream run side by
-      // side, and the one that reads the chunk's start may come later.
-      if (sequential && skip + n == chunk->size()) cache_.retire(i);
+      // A stream that has read the whole chunk (its readers run side by
+      // side: the start may come last) will not be back for it: its buffer
+      // is the first to go back to the pool, for the ranges ahead (no
+      // fresh pages).
+      if (cache_.taken(i, skip, n) && sequential) cache_.retire(i);
     }
     return done;
   }
@@ -364,9 +378,16 @@ class HttpSource final : public Source {
     s->next = from;
     s->used = clock_;
     const uint64_t chunks = chunk_count();
+    // Nor more than fit beside the chunks still to be read whole, wherever
+    // they are: the stream's readers run side by side, behind its frontier
+    // by up to as many reads as there are readers.
+    size_t outstanding = cache_.reserved() + cache_.awaited() + ahead_.size();
     bool queued = false;
-    for (uint64_t i = from; i <= last + ahead && i < chunks; ++i)
-      if (!cache_.contains(i)) queued |= want(i, false);
+    for (uint64_t i = from; i <= last + ahead && i < chunks && outstanding + 1 < room; ++i)
+      if (!cache_.contains(i) && want(i, false)) {
+        queued = true;
+        ++outstanding;
+      }
     return queued;
   }
 
@@ -424,9 +445,8 @@ class HttpSource final : public Source {
   // wake.
   void publish(std::unique_lock<std::mutex>& lk, uint64_t i, std::vector<uint8_t>&& bytes) {
     auto chunk = pool_->share(std::move(bytes));
+    cache_.put(i, chunk);
     auto it = slots_.find(i);
-    // With readers waiting, it is read as it arrives.
-    cache_.put(i, chunk, it != slots_.end() && it->second.waiters > 0);
     if (it != slots_.end()) {
       if (it->second.waiters == 0) {
         slots_.erase(it);
@@ -690,6 +710,7 @@ class HttpSource final : public Source {
   mutable std::unordered_map<uint64_t, Slot> slots_;
   mutable std::set<uint64_t> demand_;
   mutable std::deque<uint64_t> ahead_;
+  mutable std::multiset<uint64_t> reading_;  // first chunk of each read in progress
   mutable std::array<Stream, 4> streams_;
   mutable uint64_t clock_ = 0;
   Pipeline plan_;
