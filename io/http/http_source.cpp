@@ -444,6 +444,7 @@ class HttpSource final : public Source {
   // Under mu_ (`lk`): chunk `i` arrived whole and checked; its waiters
   // wake.
   void publish(std::unique_lock<std::mutex>& lk, uint64_t i, std::vector<uint8_t>&& bytes) {
+    delivered_ += bytes.size();
     auto chunk = pool_->share(std::move(bytes));
     cache_.put(i, chunk);
     auto it = slots_.find(i);
@@ -606,23 +607,30 @@ class HttpSource final : public Source {
     fail(Error{ErrorKind::Io, why.starts_with(kImageChanged) ? name_ + ": " + why : where + why});
   }
 
-  // Folds a finished request into the link estimate; every window of a few
-  // round trips, the pipeline is planned again from it.
+  // Folds a finished request into the link estimate (the bytes of chunks
+  // that arrived, each as it did: a long request is not counted only once
+  // it ends); every window of a few round trips, the pipeline is planned
+  // again from it. A window in which
+  // no request waited for a free transfer measured the readers, not the
+  // link (the run's start, a busy engine): it may raise a known rate, never
+  // lower it nor set the first, or the pipeline would shrink to what an
+  // idle link delivered.
   void measure(const Transfer& t) {
     double rtt = t.first_byte_seconds();
     link_.rtt_s = link_.rtt_s == 0 ? rtt : 0.75 * link_.rtt_s + 0.25 * rtt;
-    window_bytes_ += t.length();
     auto now = Clock::now();
     double elapsed = std::chrono::duration<double>(now - window_start_).count();
     if (window_start_ == Clock::time_point{}) {
       window_start_ = now;
-      window_bytes_ = 0;
+      window_delivered_ = delivered_;
       return;
     }
     if (elapsed < std::max(0.25, 4 * link_.rtt_s)) return;
-    link_.rate = double(window_bytes_) / elapsed;
+    const double rate = double(delivered_ - window_delivered_) / elapsed;
+    if (link_busy_ || (link_.rate > 0 && rate > link_.rate)) link_.rate = rate;
     window_start_ = now;
-    window_bytes_ = 0;
+    window_delivered_ = delivered_;
+    link_busy_ = false;
     if (opt_.readahead_chunks) return;
     Pipeline p = plan_pipeline(link_, limits_);
     debug("%s: round trip %.1f ms, %.1f MB/s: %zu chunks ahead, %zu per request, %ld at once",
@@ -661,6 +669,7 @@ class HttpSource final : public Source {
           if (!i) break;
           launch(*i);
         }
+        link_busy_ |= active_ >= plan_.transfers && (!demand_.empty() || !ahead_.empty());
       }
       int running = 0;
       curl_multi_perform(multi_, &running);
@@ -700,7 +709,9 @@ class HttpSource final : public Source {
   std::vector<std::pair<Clock::time_point, Transfer*>> delayed_;
   LinkEstimate link_;
   Clock::time_point window_start_{};
-  uint64_t window_bytes_ = 0;
+  uint64_t window_delivered_ = 0;  // delivered_ as the window began
+  uint64_t delivered_ = 0;         // bytes of chunks arrived (counted as each arrives)
+  bool link_busy_ = false;  // this window, requests waited for a free transfer
 
   // Shared with readers, under mu_ (read_at is const to callers).
   mutable std::mutex mu_;
