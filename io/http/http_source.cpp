@@ -608,13 +608,10 @@ class HttpSource final : public Source {
   }
 
   // Folds a finished request into the link estimate (the bytes of chunks
-  // that arrived, each as it did: a long request is not counted only once
-  // it ends); every window of a few round trips, the pipeline is planned
-  // again from it. A window in which
-  // no request waited for a free transfer measured the readers, not the
-  // link (the run's start, a busy engine): it may raise a known rate, never
-  // lower it nor set the first, or the pipeline would shrink to what an
-  // idle link delivered.
+  // that arrived, each as it did: a request of several chunks counted only
+  // once it ended made the run's first windows read 10-15 MB/s on a 300
+  // MB/s link, and the pipeline shrank to 1 MiB requests); every window of
+  // a few round trips, the pipeline is planned again from it.
   void measure(const Transfer& t) {
     double rtt = t.first_byte_seconds();
     link_.rtt_s = link_.rtt_s == 0 ? rtt : 0.75 * link_.rtt_s + 0.25 * rtt;
@@ -626,11 +623,9 @@ class HttpSource final : public Source {
       return;
     }
     if (elapsed < std::max(0.25, 4 * link_.rtt_s)) return;
-    const double rate = double(delivered_ - window_delivered_) / elapsed;
-    if (link_busy_ || (link_.rate > 0 && rate > link_.rate)) link_.rate = rate;
+    link_.rate = double(delivered_ - window_delivered_) / elapsed;
     window_start_ = now;
     window_delivered_ = delivered_;
-    link_busy_ = false;
     if (opt_.readahead_chunks) return;
     Pipeline p = plan_pipeline(link_, limits_);
     debug("%s: round trip %.1f ms, %.1f MB/s: %zu chunks ahead, %zu per request, %ld at once",
@@ -669,7 +664,6 @@ class HttpSource final : public Source {
           if (!i) break;
           launch(*i);
         }
-        link_busy_ |= active_ >= plan_.transfers && (!demand_.empty() || !ahead_.empty());
       }
       int running = 0;
       curl_multi_perform(multi_, &running);
@@ -711,7 +705,6 @@ class HttpSource final : public Source {
   Clock::time_point window_start_{};
   uint64_t window_delivered_ = 0;  // delivered_ as the window began
   uint64_t delivered_ = 0;         // bytes of chunks arrived (counted as each arrives)
-  bool link_busy_ = false;  // this window, requests waited for a free transfer
 
   // Shared with readers, under mu_ (read_at is const to callers).
   mutable std::mutex mu_;
