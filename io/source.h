@@ -76,6 +76,12 @@ class Source {
     return unsupported(name() + ": no digest taken while reading");
   }
 
+  // Waits until every check of the bytes read so far is done (a source that
+  // verifies them on a thread of its own, as a bmap's range checksums) and
+  // returns the first that failed. Call before taking what was read as
+  // good; later reads may be checked again by a later call.
+  virtual Status settle() const { return {}; }
+
   // read_at until full; bytes past the end of the source read as zeros
   // (as qemu does for a compressed cluster that ends the file).
   Status read_padded(std::span<uint8_t> buf, uint64_t offset) const;

@@ -198,6 +198,11 @@ Status Chain::validate_layers() {
   return {};
 }
 
+Status Chain::settle() const {
+  for (const Source* f : files()) QF_TRY(f->settle());
+  return {};
+}
+
 Status Chain::check_unchanged() const {
   for (const Source* f : files()) QF_TRY(f->check_unchanged());
   return {};

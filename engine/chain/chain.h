@@ -53,6 +53,8 @@ class Chain {
   // Whether any file of the chain changed since it was opened; run after
   // the last byte is read.
   Status check_unchanged() const;
+  // Source::settle() of every file: the checks of the bytes read so far.
+  Status settle() const;
 
   // Appends extents covering [guest, guest + length) in order; neighbours of
   // the same kind and contiguous on the host are merged.

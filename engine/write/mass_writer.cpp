@@ -388,8 +388,12 @@ void WriteSession::Impl::advance(TargetWriter& t) {
     if (t.inflight > 0) return;
   }
   if (t.phase == Phase::Rest) {
-    // The first MiB goes out once the image proved good; a run that failed
-    // or stopped zeroes it instead, so no target is left bootable.
+    // The first MiB goes out once the image proved good (what the run read
+    // is checked, e.g. against a bmap's checksums, on threads of its own:
+    // waited for here, a few MiB at most); a run that failed or stopped
+    // zeroes it instead, so no target is left bootable.
+    if (!winding())
+      if (auto st = chain_.settle(); !st) fail_run(st.take_error());
     bool good = !winding();
     if (good && options_.image_sha256) {
       std::lock_guard lock(mu_);

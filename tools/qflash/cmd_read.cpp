@@ -60,6 +60,8 @@ int cmd_read(int argc, char** argv) {
     }
     done += chunk.size();
   }
+  // The last range's checksum (a bmap's) may still be being taken.
+  if (auto st = chain->settle(); !st) return fail("qflash", st.error());
   return kOk;
 }
 
