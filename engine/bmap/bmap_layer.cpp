@@ -35,6 +35,12 @@ constexpr uint64_t kMaxQueued = 16ull << 20;
 // Piece buffers kept for reuse (warm pages, no allocation per read).
 constexpr size_t kSpareBuffers = 8;
 
+// The first range of `bmap` that ends at or after byte `offset`.
+std::vector<BmapRange>::const_iterator first_range_from(const Bmap& bmap, uint64_t offset) {
+  return std::upper_bound(bmap.ranges.begin(), bmap.ranges.end(), offset / bmap.block_size,
+                          [](uint64_t b, const BmapRange& r) { return b <= r.last; });
+}
+
 struct MdCtxFree {
   void operator()(EVP_MD_CTX* c) const { EVP_MD_CTX_free(c); }
 };
@@ -130,10 +136,9 @@ class CheckedSource final : public Source {
   // Whether [offset, offset + n) meets a range with a checksum.
   bool touches_checked_range(uint64_t offset, size_t n) const {
     const auto& rs = bmap_.ranges;
-    auto it = std::upper_bound(rs.begin(), rs.end(), offset / bmap_.block_size,
-                               [](uint64_t b, const BmapRange& r) { return b <= r.last; });
-    for (; it != rs.end() && it->first * bmap_.block_size < offset + n; ++it)
-      if (!it->digest.empty()) return true;
+    for (size_t i = size_t(first_range_from(bmap_, offset) - rs.begin());
+         i < rs.size() && range_begin(i) < offset + n; ++i)
+      if (!rs[i].digest.empty()) return true;
     return false;
   }
 
@@ -145,10 +150,7 @@ class CheckedSource final : public Source {
   Status check(std::span<const uint8_t> bytes, uint64_t offset) const {
     std::lock_guard lock(mu_);
     const auto& rs = bmap_.ranges;
-    // The first range that ends after `offset`.
-    size_t i = size_t(std::upper_bound(rs.begin(), rs.end(), offset / bmap_.block_size,
-                                       [](uint64_t b, const BmapRange& r) { return b <= r.last; }) -
-                      rs.begin());
+    size_t i = size_t(first_range_from(bmap_, offset) - rs.begin());
     for (; i < rs.size() && range_begin(i) < offset + bytes.size(); ++i) {
       if (rs[i].digest.empty() || states_[i].done) continue;
       const uint64_t a = std::max(offset, range_begin(i));
@@ -251,8 +253,7 @@ class BmapLayer final : public Layer {
     st.host = guest;
     const auto& rs = bmap_.ranges;
     const uint64_t block = guest / bmap_.block_size;
-    auto it = std::upper_bound(rs.begin(), rs.end(), block,
-                               [](uint64_t b, const BmapRange& r) { return b <= r.last; });
+    auto it = first_range_from(bmap_, guest);
     if (it != rs.end() && it->first <= block && guest < bmap_.image_size) {
       st.kind = LayerStatus::Kind::Data;
       const uint64_t end = std::min(bmap_.image_size, (it->last + 1) * bmap_.block_size);
