@@ -32,9 +32,12 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
+constexpr size_t kPiece = 256 * 1024;
+
 struct Piece {
   Clock::time_point due;
-  std::vector<char> bytes;  // empty: the sender closed its side
+  std::unique_ptr<char[]> buf;  // kPiece bytes, reused: no allocation or zeroing per read
+  size_t size = 0;              // 0: the sender closed its side
 };
 
 // One direction of a connection: bytes from `from` to `to`, each piece
@@ -51,12 +54,20 @@ class Pump {
         room_.wait(lk, [&] { return queued_ < window_ || broken_; });
         if (broken_) return;
       }
-      std::vector<char> buf(256 * 1024);
-      const ssize_t n = ::read(from_, buf.data(), buf.size());
-      buf.resize(n > 0 ? size_t(n) : 0);
+      std::unique_ptr<char[]> buf;
+      {
+        std::lock_guard lk(mu_);
+        if (!spare_.empty()) {
+          buf = std::move(spare_.back());
+          spare_.pop_back();
+        }
+      }
+      if (!buf) buf = std::make_unique_for_overwrite<char[]>(kPiece);
+      const ssize_t n = ::read(from_, buf.get(), kPiece);
+      const size_t size = n > 0 ? size_t(n) : 0;
       std::lock_guard lk(mu_);
-      queued_ += buf.size();
-      pieces_.push_back({Clock::now() + delay_, std::move(buf)});
+      queued_ += size;
+      pieces_.push_back({Clock::now() + delay_, std::move(buf), size});
       ready_.notify_one();
       if (n <= 0) return;
     }
@@ -72,12 +83,12 @@ class Pump {
         pieces_.pop_front();
       }
       std::this_thread::sleep_until(p.due);
-      if (p.bytes.empty()) {
+      if (p.size == 0) {
         ::shutdown(to_, SHUT_WR);
         return;
       }
-      for (size_t done = 0; done < p.bytes.size();) {
-        const ssize_t n = ::write(to_, p.bytes.data() + done, p.bytes.size() - done);
+      for (size_t done = 0; done < p.size;) {
+        const ssize_t n = ::write(to_, p.buf.get() + done, p.size - done);
         if (n <= 0) {
           std::lock_guard lk(mu_);
           broken_ = true;
@@ -88,7 +99,8 @@ class Pump {
         done += size_t(n);
       }
       std::lock_guard lk(mu_);
-      queued_ -= p.bytes.size();
+      queued_ -= p.size;
+      spare_.push_back(std::move(p.buf));
       room_.notify_one();
     }
   }
@@ -100,6 +112,7 @@ class Pump {
   std::mutex mu_;
   std::condition_variable room_, ready_;
   std::deque<Piece> pieces_;
+  std::vector<std::unique_ptr<char[]>> spare_;
   size_t queued_ = 0;
   bool broken_ = false;
 };
