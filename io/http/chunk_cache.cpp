@@ -1,5 +1,7 @@
 #include "io/http/chunk_cache.h"
 
+#include <sys/mman.h>
+
 #include <algorithm>
 
 namespace qflash {
@@ -16,6 +18,10 @@ std::vector<uint8_t> ChunkPool::take(size_t bytes) {
     }
   std::vector<uint8_t> v;
   v.reserve(bytes);
+  // Faulted in with one call, not one exception per page.
+  auto begin = (reinterpret_cast<uintptr_t>(v.data()) + 4095) & ~uintptr_t(4095);
+  auto end = (reinterpret_cast<uintptr_t>(v.data()) + bytes) & ~uintptr_t(4095);
+  if (end > begin) ::madvise(reinterpret_cast<void*>(begin), end - begin, MADV_POPULATE_WRITE);
   return v;
 }
 
