@@ -60,7 +60,7 @@ void expect_source_change_caught(const std::function<void(const std::string&)>& 
                                  const std::string& what) {
   ScratchDir dir;
   const std::string img = random_image(dir, dir / "src.qcow2", 48);
-  FaultDisk slow(dir.path(), "slow", 48 * kMiB, {.delay_ms = 4});
+  FaultDisk slow(dir.path(), "slow", 48 * kMiB, {.delay_ms = 12});
   ASSERT_FALSE(slow.path().empty());
   ChildResult r = run_child(qflash_bin() + " write --yes " + quote(img) + " " + slow.path(),
                             {.act_after = 0.3, .act = [&](pid_t) { act(img); }});

@@ -72,10 +72,13 @@ TEST(SecuritySignalsBeforeRun, SignalWhileOpeningEndsAtOnce) {
   FaultyServer server(dir, dir / "www", {"--stall", "0"});
   ChildResult r = run_child(qflash_bin() + " write " + server.url("img.qcow2") + " " +
                                 quote(dir / "out.raw"),
-                            {.act_after = 0.5, .act = [](pid_t pid) { ::kill(pid, SIGTERM); }});
+                            {.act_after = 0,
+                             .act_when = [&] { return server.count("stalled") > 0; },
+                             .act = [](pid_t pid) { ::kill(pid, SIGTERM); }});
   ASSERT_FALSE(r.hung);
   EXPECT_EQ(r.status, 130) << r.err;
-  EXPECT_LT(r.seconds, 3.0) << "waited for the stalled request";
+  ASSERT_GE(r.acted_at, 0);
+  EXPECT_LT(r.seconds - r.acted_at, 3.0) << "waited for the stalled request";
   EXPECT_FALSE(fs::exists(dir / "out.raw"));
 }
 

@@ -65,7 +65,9 @@ ChildResult run_child(const std::string& command, const ChildOptions& options) {
     if (w == pid) break;
     const double now =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-    if (!acted && options.act && options.act_after >= 0 && now >= options.act_after) {
+    if (!acted && options.act && options.act_after >= 0 && now >= options.act_after &&
+        (!options.act_when || options.act_when())) {
+      r.acted_at = now;
       options.act(pid);
       acted = true;
     }

@@ -22,6 +22,7 @@ bool deny_io_uring();
 struct ChildOptions {
   bool deny_io_uring = false;          // io_uring_setup fails with EPERM
   double act_after = -1;               // seconds; < 0: never
+  std::function<bool()> act_when;      // if set, act also waits for this (polled)
   std::function<void(pid_t)> act;      // called once, act_after seconds in
   double timeout = 120;                // then SIGKILL, and hung is set
 };
@@ -29,6 +30,7 @@ struct ChildOptions {
 struct ChildResult : CommandResult {
   long max_rss_kib = 0;  // peak resident set of the command
   double seconds = 0;
+  double acted_at = -1;  // seconds in when `act` was called; -1: never
   bool hung = false;
 };
 
