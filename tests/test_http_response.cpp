@@ -49,6 +49,41 @@ TEST(HttpResponse, AcceptsTheRangeAsked) {
   EXPECT_EQ(judge_answer({0, 1 << 20, true}, whole, nullptr).verdict, Verdict::Done);
 }
 
+// The opening request asks for the first chunk before the size is known: a
+// shorter file comes up to its end, or whole with a 200; nothing less.
+TEST(HttpResponse, OpeningRangeMayStopAtTheFilesEnd) {
+  const RangeAsk opening{0, 1 << 20, false, true};
+  Answer small;
+  small.status = 206;
+  small.content_range = "bytes 0-99/100";
+  small.content_length = small.received = 100;
+  EXPECT_EQ(judge_answer(opening, small, nullptr).verdict, Verdict::Done);
+  Answer big = small;
+  big.content_range = "bytes 0-1048575/25165824";
+  big.content_length = big.received = 1 << 20;
+  EXPECT_EQ(judge_answer(opening, big, nullptr).verdict, Verdict::Done);
+  Answer whole = small;
+  whole.status = 200;
+  whole.content_range.clear();
+  EXPECT_EQ(judge_answer(opening, whole, nullptr).verdict, Verdict::Done);
+  // Short of the end it stops at, or a 200 of more than was asked: refused.
+  Answer cut = small;
+  cut.content_range = "bytes 0-99/200";
+  Outcome o = judge_answer(opening, cut, nullptr);
+  EXPECT_EQ(o.verdict, Verdict::Fail);
+  EXPECT_EQ(o.why, "the server (or a proxy on the way) answered a request for bytes 0-1048575 "
+                   "with bytes 0-99/200");
+  Answer too_big = whole;
+  too_big.content_length = 2 << 20;
+  EXPECT_EQ(judge_answer(opening, too_big, nullptr).verdict, Verdict::Fail);
+  // The body must hold what the head said.
+  Answer short_body = small;
+  short_body.received = 60;
+  EXPECT_EQ(judge_answer(opening, short_body, nullptr).verdict, Verdict::Retry);
+  // Any other range must be answered in full, even at the end of the file.
+  EXPECT_EQ(judge_answer({0, 1 << 20, false}, small, nullptr).verdict, Verdict::Fail);
+}
+
 TEST(HttpResponse, RefusesWholeFileForARange) {
   Answer a = good();
   a.status = 200;

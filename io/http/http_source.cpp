@@ -127,16 +127,18 @@ class HttpSource final : public Source {
     curl_slist_free_all(headers_);
   }
 
-  // The opening probe: a ranged GET of byte 0, retried like any request,
-  // following redirects within the origin policy. Data requests then go
-  // straight to where the redirects ended.
+  // The opening probe: a ranged GET of the first chunk (the image's header
+  // is read from it next, so asking for less would cost a round trip more),
+  // retried like any request, following redirects within the origin policy.
+  // Data requests then go straight to where the redirects ended.
   Status probe() {
     Transfer t(settings_);
     int redirects = 0;
     t.aim(data_);
-    t.start(0, 1, false, 1);
+    t.start_opening(opt_.chunk_size);
     while (true) {
-      debug("%s: probing %s with GET bytes 0-0", name_.c_str(), data_.url.c_str());
+      debug("%s: probing %s with GET bytes 0-%zu", name_.c_str(), data_.url.c_str(),
+            opt_.chunk_size - 1);
       Outcome o = t.finish(curl_easy_perform(t.easy()), nullptr);
       if (stopped()) return Error{ErrorKind::Interrupted, name_ + ": interrupted"};
       if (o.verdict == Verdict::Redirect) {
@@ -159,17 +161,23 @@ class HttpSource final : public Source {
         debug("%s: redirected to %s%s", name_.c_str(), data_.url.c_str(),
               home ? "" : " (another origin: no headers or credentials)");
         t.aim(data_);
-        t.start(0, 1, false, 1);
+        t.start_opening(opt_.chunk_size);
         continue;
       }
       if (o.verdict == Verdict::Done) {
         const Answer& a = t.answer();
-        auto cr = parse_content_range(a.content_range);
-        if (!cr || !cr->total)
-          return unsupported(name_ + ": the server does not tell the file's size");
-        v_ = {*cr->total, a.etag, a.last_modified};
+        std::optional<uint64_t> size;
+        if (a.status == 200)  // the whole file, no longer than the chunk (judged)
+          size = uint64_t(a.content_length);
+        else if (auto cr = parse_content_range(a.content_range))
+          size = cr->total;
+        if (!size) return unsupported(name_ + ": the server does not tell the file's size");
+        v_ = {*size, a.etag, a.last_modified};
         debug("%s: %llu bytes, ETag %s, Last-Modified %s", name_.c_str(),
               static_cast<unsigned long long>(v_.size), v_.etag.c_str(), v_.last_modified.c_str());
+        auto parts = t.take_parts();
+        std::unique_lock lk(mu_);
+        publish(lk, 0, std::move(parts.front()));
         return {};
       }
       auto delay = o.verdict == Verdict::Retry ? retry_.delay(++t.attempts) : std::nullopt;
@@ -180,7 +188,9 @@ class HttpSource final : public Source {
       for (auto until = Clock::now() + *delay; Clock::now() < until && !stopped();)
         std::this_thread::sleep_for(std::min<Clock::duration>(until - Clock::now(),
                                                               std::chrono::milliseconds(20)));
-      t.again(o.resume);
+      // From the start: a resumed first chunk could join two versions of
+      // the file, and there are no validators yet to tell.
+      t.again(false);
     }
   }
 

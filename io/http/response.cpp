@@ -20,22 +20,41 @@ std::string asked(const RangeAsk& ask) {
   return "a request for bytes " + span(ask.begin, ask.begin + ask.length - 1);
 }
 
+// A 200 (the whole file) answers a range of the whole file, or the opening
+// range of a file no longer than it.
+bool whole_file_allowed(const RangeAsk& ask, const Answer& got) {
+  return ask.whole || (ask.to_end && ask.begin == 0 && got.content_length >= 0 &&
+                       uint64_t(got.content_length) <= ask.length);
+}
+
+// The bytes the head says the body holds; nothing for a 206 without a valid
+// Content-Range.
+std::optional<ContentRange> answered_range(const RangeAsk& ask, const Answer& got) {
+  if (got.status != 200) return parse_content_range(got.content_range);
+  if (got.content_length > 0 && !ask.whole)
+    return ContentRange{0, uint64_t(got.content_length) - 1, uint64_t(got.content_length)};
+  return ContentRange{ask.begin, ask.begin + ask.length - 1,
+                      got.content_length < 0 ? std::nullopt
+                                             : std::optional<uint64_t>(got.content_length)};
+}
+
+// The answer holds exactly the bytes asked for (up to the file's end, for a
+// `to_end` range).
+bool answers(const RangeAsk& ask, const ContentRange& cr) {
+  if (cr.first != ask.begin) return false;
+  if (cr.last + 1 == ask.begin + ask.length) return true;
+  return ask.to_end && cr.total && cr.last + 1 == *cr.total && *cr.total < ask.begin + ask.length;
+}
+
 }  // namespace
 
 std::optional<Outcome> judge_head(const RangeAsk& ask, const Answer& got,
                                   const Validators* first) {
-  std::optional<ContentRange> cr;
-  if (got.status == 200) {
-    cr = ContentRange{ask.begin, ask.begin + ask.length - 1,
-                      got.content_length < 0 ? std::nullopt
-                                             : std::optional<uint64_t>(got.content_length)};
-  } else {
-    cr = parse_content_range(got.content_range);
-    if (!cr)
-      return Outcome{Verdict::Fail, "a 206 answer to " + asked(ask) +
-                                        " without a valid Content-Range ('" + got.content_range +
-                                        "')"};
-  }
+  const std::optional<ContentRange> cr = answered_range(ask, got);
+  if (!cr)
+    return Outcome{Verdict::Fail, "a 206 answer to " + asked(ask) +
+                                      " without a valid Content-Range ('" + got.content_range +
+                                      "')"};
   if (first) {
     if (cr->total && *cr->total != first->size)
       return Outcome{Verdict::Fail, kImageChanged + " (size was " + std::to_string(first->size) +
@@ -47,7 +66,7 @@ std::optional<Outcome> judge_head(const RangeAsk& ask, const Answer& got,
       return Outcome{Verdict::Fail, kImageChanged + " (Last-Modified was " + first->last_modified +
                                         ", now " + got.last_modified + ")"};
   }
-  if (cr->first != ask.begin || cr->last + 1 != ask.begin + ask.length) {
+  if (!answers(ask, *cr)) {
     std::string total = cr->total ? std::to_string(*cr->total) : std::string("*");
     return Outcome{Verdict::Fail, "the server (or a proxy on the way) answered " + asked(ask) +
                                       " with bytes " + span(cr->first, cr->last) + "/" + total};
@@ -87,7 +106,7 @@ std::string http_status(long code) {
 Outcome judge_answer(const RangeAsk& ask, const Answer& got, const Validators* first) {
   if (got.status == 200 && got.content_length == 0)  // nginx's answer for an empty file
     return {Verdict::Fail, first ? kImageChanged + " (it is empty now)" : "the file is empty"};
-  if (got.cut_200 || (got.status == 200 && !ask.whole)) {
+  if (got.cut_200 || (got.status == 200 && !whole_file_allowed(ask, got))) {
     std::string whole = got.content_length >= 0
                             ? " (the whole file, " + std::to_string(got.content_length) + " bytes)"
                             : " (the whole file)";
@@ -114,9 +133,11 @@ Outcome judge_answer(const RangeAsk& ask, const Answer& got, const Validators* f
     return {transient_status(got.status) ? Verdict::Retry : Verdict::Fail,
             "the server answered " + http_status(got.status)};
   if (auto problem = judge_head(ask, got, first)) return *problem;
-  if (got.received != ask.length)
+  const auto cr = answered_range(ask, got);  // valid: judge_head said so
+  const uint64_t length = cr->last - cr->first + 1;
+  if (got.received != length)
     return {Verdict::Retry,
-            "short answer (" + std::to_string(got.received) + " of " + std::to_string(ask.length) +
+            "short answer (" + std::to_string(got.received) + " of " + std::to_string(length) +
                 " bytes)",
             got.received > 0};
   return {Verdict::Done, {}};

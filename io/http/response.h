@@ -25,10 +25,14 @@ struct Validators {
 };
 
 // Bytes [begin, begin + length) of the file; `whole` when that is all of
-// it, which a plain 200 answers too (RFC 9110).
+// it, which a plain 200 answers too (RFC 9110). `to_end`: the range may run
+// past the file's end (the opening request, before the size is known); the
+// server then answers up to the last byte (RFC 9110 14.1.2), or with 200 and
+// the whole file if that is all of it.
 struct RangeAsk {
   uint64_t begin = 0, length = 0;
   bool whole = false;
+  bool to_end = false;
 };
 
 // What came back, as far as judging needs it.

@@ -91,6 +91,7 @@ void Transfer::start(uint64_t begin, uint64_t length, bool whole, size_t part,
   begin_ = begin;
   length_ = length;
   whole_ = whole;
+  to_end_ = false;
   part_ = part;
   attempts = 0;
   parts_.resize((length + part - 1) / part);
@@ -102,6 +103,11 @@ void Transfer::start(uint64_t begin, uint64_t length, bool whole, size_t part,
   }
   received_ = 0;
   request();
+}
+
+void Transfer::start_opening(uint64_t length) {
+  start(0, length, false, size_t(length));
+  to_end_ = true;
 }
 
 void Transfer::again(bool resume) {
@@ -127,7 +133,15 @@ size_t Transfer::on_body(char* data, size_t size, size_t n, void* self) {
   size_t bytes = size * n;
   long code = 0;
   curl_easy_getinfo(t->easy_, CURLINFO_RESPONSE_CODE, &code);
-  if (code == 200 && !(t->whole_ && t->asked_from_ == t->begin_)) {
+  if (code == 200 && t->asked_from_ == t->begin_ && !t->whole_ && t->to_end_) {
+    // The opening range: a 200 is the whole file, right if it fits.
+    curl_off_t length = -1;
+    curl_easy_getinfo(t->easy_, CURLINFO_CONTENT_LENGTH_DOWNLOAD_T, &length);
+    if (length < 0 || uint64_t(length) > t->length_) {
+      t->answer_.cut_200 = true;
+      return 0;
+    }
+  } else if (code == 200 && !(t->whole_ && t->asked_from_ == t->begin_)) {
     t->answer_.cut_200 = true;  // a whole file we did not ask for: stop it now
     return 0;
   }
@@ -140,7 +154,7 @@ size_t Transfer::on_body(char* data, size_t size, size_t n, void* self) {
     t->head_seen_ = true;
     t->read_head();
     RangeAsk ask{t->asked_from_, t->begin_ + t->length_ - t->asked_from_,
-                 t->whole_ && t->asked_from_ == t->begin_};
+                 t->whole_ && t->asked_from_ == t->begin_, t->to_end_};
     t->head_ok_ = t->first_ && t->ready_ && !judge_head(ask, t->answer_, t->first_);
   }
   const auto* from = reinterpret_cast<const uint8_t*>(data);  // same type: one memcpy
@@ -187,7 +201,7 @@ Outcome Transfer::finish(CURLcode rc, const Validators* first) {
                                                         : curl_easy_strerror(rc);
     a.transport_transient = transient_error(rc);
   }
-  RangeAsk ask{asked_from_, begin_ + length_ - asked_from_, whole_ && asked_from_ == begin_};
+  RangeAsk ask{asked_from_, begin_ + length_ - asked_from_, whole_ && asked_from_ == begin_, to_end_};
   return judge_answer(ask, a, first);
 }
 

@@ -58,6 +58,9 @@ class Transfer {
   using PartReady = std::function<void(uint64_t offset, std::vector<uint8_t>&& part)>;
   void start(uint64_t begin, uint64_t length, bool whole, size_t part,
              const Validators* first = nullptr, PartReady ready = nullptr);
+  // The opening request, before the file's size is known: bytes [0, length),
+  // or the whole file if it is shorter (RangeAsk::to_end), in one part.
+  void start_opening(uint64_t length);
   // Asks again for the bytes still missing (after a resumable Retry), or
   // for the whole range again (after any other Retry).
   void again(bool resume);
@@ -88,6 +91,7 @@ class Transfer {
   uint64_t asked_from_ = 0;                           // the current request's first byte
   size_t part_ = 0;
   bool whole_ = false;
+  bool to_end_ = false;
   bool head_ok_ = false;  // this request's head checked out: parts may go
   bool head_seen_ = false;
   const Validators* first_ = nullptr;
