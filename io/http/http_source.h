@@ -38,10 +38,11 @@ struct HttpOptions {
   long max_redirects = 10;
 };
 
-// Probes `url` (a ranged GET of byte 0, following redirects the origin
-// policy allows) for its size, range support and validators, then returns
-// the source; fails before any data is read if the server is unreachable,
-// refuses, ignores Range, or the URL's origin is not allowed.
+// Probes `url` (a ranged GET of the first chunk, kept as the cache's
+// first, following redirects the origin policy allows) for its size, range
+// support and validators, then returns the source; fails before any data is
+// used if the server is unreachable, refuses, ignores Range, or the URL's
+// origin is not allowed.
 Result<SourcePtr> open_http_source(const std::string& url, const SourceOptions& options,
                                    const HttpOptions& http = {});
 
