@@ -7,7 +7,10 @@
 # bzip2 (XZ_LEVEL, default -1: the compressor's speed, not the decoder's, is
 # what the level changes, and -6 takes minutes on a shared 2-core machine;
 # -1 still makes a multi-block stream with -T0). Attaches 4 loop devices with direct I/O and times, per format:
-#   DEC -dc | dd oflag=direct   vs  qflash write --no-bmap          (1 target)
+#   DEC -dc | dd oflag=direct conv=fsync  vs  qflash write --no-bmap (1 target)
+#     (conv=fsync as the Raspberry Pi documentation writes it: like qflash
+#     and bmaptool, dd's time then includes the flush that makes it durable;
+#     without it, the loop's backing file commits its allocations later)
 #   bmaptool copy --bmap        vs  qflash write --bmap             (1 target)
 #   qflash write --no-bmap (1)  vs  qflash-mass --no-bmap (4 targets)
 # Targets are discarded before and compared with the disk after each run.
@@ -88,7 +91,7 @@ echo "disk: $((size >> 20)) MiB, $(($(stat -c %b disk.raw) * 512 >> 20)) MiB all
 printf "%-5s %9s %9s %6s %9s %9s %6s %9s %6s\n" fmt "dec|dd" qflash ratio bmaptool "q+bmap" ratio "q 4 tgt" "4/1"
 for f in $formats; do
   d1="${devs[0]}"
-  fresh "$d1"; measure "$(dec "$f") -dc disk.raw.$f | dd of=$d1 bs=4M oflag=direct iflag=fullblock status=none"; t_dd=$wall; check "$d1"
+  fresh "$d1"; measure "$(dec "$f") -dc disk.raw.$f | dd of=$d1 bs=4M oflag=direct iflag=fullblock conv=fsync status=none"; t_dd=$wall; check "$d1"
   fresh "$d1"; measure "$bin/qflash write --yes --no-bmap disk.raw.$f $d1"; t_q=$wall; check "$d1"
   fresh "$d1"; measure "bmaptool -q copy --bmap disk.raw.bmap disk.raw.$f $d1"; t_b=$wall; check "$d1"
   fresh "$d1"; measure "$bin/qflash write --yes --bmap=disk.raw.bmap disk.raw.$f $d1"; t_qb=$wall; check "$d1"
