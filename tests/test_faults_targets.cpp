@@ -101,5 +101,32 @@ TEST_F(FaultsTargets, SlowDriveSetsThePaceWithoutMemoryGrowing) {
 #endif
 }
 
+// A drive that waits for the source (a pipe that pauses) is flushed while
+// it waits, not only at the end: the work of the last flush (the drive's
+// cache, a file system's allocations under a file or loop device) is done
+// at the run's pace. The image: 100 MiB, a pause, then 60 MiB more.
+TEST_F(FaultsTargets, DriveWaitingForTheSourceIsFlushedMeanwhile) {
+  ScratchDir dir;
+  const uint64_t size = 160 * kMiB;
+  const std::string raw = dir / "src.raw";
+  must("dd if=/dev/urandom of=" + quote(raw) + " bs=1M count=160 iflag=fullblock status=none");
+  FaultDisk disk(dir.path(), "disk", size, {.log_flushes = true});
+  ASSERT_FALSE(disk.path().empty());
+  ChildResult r = run_child("sh -c " + quote("(head -c 100M " + quote(raw) + "; sleep 1; tail -c 60M " +
+                                             quote(raw) + ") | " + qflash_bin() +
+                                             " write --yes --image-size=160M - " + disk.path()));
+  ASSERT_FALSE(r.hung);
+  ASSERT_EQ(r.status, 0) << r.err;
+  EXPECT_EQ(first_difference(raw, disk.backing()), -1);
+  auto flushes = disk.flushes();
+  ASSERT_GE(flushes.size(), 2u);
+  // One while it waited (after at least 64 MiB, before the rest came), and
+  // the last one after every byte.
+  EXPECT_TRUE(std::any_of(flushes.begin(), flushes.end(),
+                          [](uint64_t b) { return b >= 64 * kMiB && b <= 100 * kMiB; }))
+      << testing::PrintToString(flushes);
+  EXPECT_EQ(flushes.back(), size) << testing::PrintToString(flushes);
+}
+
 }  // namespace
 }  // namespace qflash::test

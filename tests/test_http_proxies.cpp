@@ -173,8 +173,8 @@ TEST(HttpProxies, CtrlCEndsRetriesAgainstADeadServer) {
   FaultyServer server(dir, dir / "www", {"--max-requests", "3"});
   auto r = run_child(qflash_bin() + " write " + server.url("disk.qcow2") + " " + (dir / "got.raw"),
                      {.act_after = 2.0,
-                      .act_when = [&] { return server.requests() >= 3; },
-                      .act = [](pid_t pid) { ::kill(pid, SIGINT); }});
+                      .act = [](pid_t pid) { ::kill(pid, SIGINT); },
+                      .act_when = [&] { return server.requests() >= 3; }});
   EXPECT_EQ(r.status, 130) << r.err << server.log();
   EXPECT_NE(r.err.find("interrupted"), std::string::npos) << r.err;
   ASSERT_GE(r.acted_at, 0);

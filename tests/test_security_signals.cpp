@@ -73,8 +73,8 @@ TEST(SecuritySignalsBeforeRun, SignalWhileOpeningEndsAtOnce) {
   ChildResult r = run_child(qflash_bin() + " write " + server.url("img.qcow2") + " " +
                                 quote(dir / "out.raw"),
                             {.act_after = 0,
-                             .act_when = [&] { return server.count("stalled") > 0; },
-                             .act = [](pid_t pid) { ::kill(pid, SIGTERM); }});
+                             .act = [](pid_t pid) { ::kill(pid, SIGTERM); },
+                             .act_when = [&] { return server.count("stalled") > 0; }});
   ASSERT_FALSE(r.hung);
   EXPECT_EQ(r.status, 130) << r.err;
   ASSERT_GE(r.acted_at, 0);

@@ -36,6 +36,11 @@ constexpr uint64_t kHashTag = ~uint64_t(3);
 constexpr auto kProgressEvery = std::chrono::milliseconds(200);
 // The longest the loop sleeps without looking at the stop flag.
 constexpr unsigned kWaitMs = 100;
+// A target waiting for the source flushes what it took since its last
+// flush once it is this much: the device (or the file system under a file
+// or loop device, committing its allocations) then does at the run's pace,
+// while it would wait anyway, what the last flush would do at the end.
+constexpr uint64_t kFlushWhileIdle = 64u << 20;
 // Chunks one target may hold at once: enough to keep reads ahead of its
 // writes; fewer when many targets share the slots.
 constexpr size_t kMaxClaims = 16;
@@ -438,6 +443,10 @@ void WriteSession::Impl::feed() {
       issue_ready(t);
       claim(t);
       issue_ready(t);
+    }
+    if (t.live() && !winding() && t.idle() && t.done() - t.flushed >= kFlushWhileIdle) {
+      t.flushed = t.done();
+      t.issue_sync(*ops_);
     }
   }
   for (auto& t : targets_) advance(t);

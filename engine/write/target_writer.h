@@ -74,7 +74,8 @@ class TargetWriter {
   std::deque<Claim> claims;  // in chunk order
   uint64_t next_index = 0;   // the next chunk to claim
   uint64_t last_index = 0;   // its last chunk (exclusive)
-  unsigned inflight = 0;     // writes not tied to a chunk (wipe, head) and the flush
+  unsigned inflight = 0;     // writes not tied to a chunk (wipe, head) and flushes
+  uint64_t flushed = 0;      // done() when its last flush was issued
   bool head_good = false;    // its first MiB was written (not zeroed)
   bool touched = false;      // prepare() ran: the run changed it
   std::chrono::steady_clock::time_point joined;
@@ -84,6 +85,11 @@ class TargetWriter {
   // Queues the writes of its part of the ready chunk in `slot` (keeping
   // back its first MiB); returns how many.
   unsigned issue(int slot_index, Slot& slot, OpQueue& ops);
+  // Nothing of it in flight: each chunk it holds waits to be staged.
+  bool idle() const {
+    return inflight == 0 &&
+           std::none_of(claims.begin(), claims.end(), [](const Claim& c) { return c.pending > 0; });
+  }
   // Whether the chunk in `slot` has bytes of its range.
   bool meets(const Slot& s) const {
     return std::max(s.plan.guest, wt_.guest_start) < std::min(s.plan.guest + s.plan.length, end());

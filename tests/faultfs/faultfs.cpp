@@ -3,11 +3,12 @@
 // `error` and `delay` targets do. A loop device over MOUNT/disk makes it a
 // drive. Used by the fault tests where the kernel has no device-mapper.
 //
-//   qflash-faultfs BACKING MOUNT WRITE_ERROR_FROM READ_ERROR_FROM DELAY_MS
+//   qflash-faultfs BACKING MOUNT WRITE_ERROR_FROM READ_ERROR_FROM DELAY_MS [FLUSH_LOG]
 //
 // Writes touching bytes at or past WRITE_ERROR_FROM fail with EIO, reads
 // likewise from READ_ERROR_FROM (-1: never); every write first sleeps
-// DELAY_MS. Runs in the foreground until MOUNT is unmounted.
+// DELAY_MS. With FLUSH_LOG, each flush appends a line to that file: the
+// bytes written until then. Runs in the foreground until MOUNT is unmounted.
 #define FUSE_USE_VERSION 31
 #include <fuse3/fuse.h>
 
@@ -20,6 +21,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <mutex>
 #include <string>
 #include <thread>
 
@@ -30,6 +32,9 @@ struct Config {
   long long write_error_from = -1;
   long long read_error_from = -1;
   int delay_ms = 0;
+  FILE* flush_log = nullptr;
+  std::mutex mu;            // FUSE calls come on several threads
+  long long written = 0;    // bytes written so far
 };
 
 Config& config() { return *static_cast<Config*>(fuse_get_context()->private_data); }
@@ -75,15 +80,26 @@ int fs_read(const char*, char* buf, size_t size, off_t off, fuse_file_info*) {
 }
 
 int fs_write(const char*, const char* buf, size_t size, off_t off, fuse_file_info*) {
-  const Config& c = config();
+  Config& c = config();
   if (c.delay_ms) std::this_thread::sleep_for(std::chrono::milliseconds(c.delay_ms));
   if (faults(c.write_error_from, off, size)) return -EIO;
   ssize_t n = ::pwrite(c.fd, buf, size, off);
+  if (n > 0) {
+    std::lock_guard lk(c.mu);
+    c.written += n;
+  }
   return n < 0 ? -errno : int(n);
 }
 
 int fs_fsync(const char*, int, fuse_file_info*) {
-  return ::fdatasync(config().fd) < 0 ? -errno : 0;
+  Config& c = config();
+  if (::fdatasync(c.fd) < 0) return -errno;
+  if (c.flush_log) {
+    std::lock_guard lk(c.mu);
+    std::fprintf(c.flush_log, "%lld\n", c.written);
+    std::fflush(c.flush_log);
+  }
+  return 0;
 }
 
 int fs_truncate(const char*, off_t size, fuse_file_info*) {
@@ -93,9 +109,10 @@ int fs_truncate(const char*, off_t size, fuse_file_info*) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  if (argc != 6) {
+  if (argc != 6 && argc != 7) {
     std::fprintf(stderr,
-                 "usage: %s BACKING MOUNT WRITE_ERROR_FROM READ_ERROR_FROM DELAY_MS\n", argv[0]);
+                 "usage: %s BACKING MOUNT WRITE_ERROR_FROM READ_ERROR_FROM DELAY_MS [FLUSH_LOG]\n",
+                 argv[0]);
     return 1;
   }
   static Config cfg;
@@ -107,6 +124,10 @@ int main(int argc, char** argv) {
   cfg.write_error_from = std::atoll(argv[3]);
   cfg.read_error_from = std::atoll(argv[4]);
   cfg.delay_ms = std::atoi(argv[5]);
+  if (argc == 7 && !(cfg.flush_log = std::fopen(argv[6], "w"))) {
+    std::perror(argv[6]);
+    return 1;
+  }
 
   fuse_operations ops{};
   ops.getattr = fs_getattr;

@@ -22,8 +22,8 @@ bool deny_io_uring();
 struct ChildOptions {
   bool deny_io_uring = false;          // io_uring_setup fails with EPERM
   double act_after = -1;               // seconds; < 0: never
-  std::function<bool()> act_when;      // if set, act also waits for this (polled)
   std::function<void(pid_t)> act;      // called once, act_after seconds in
+  std::function<bool()> act_when = nullptr;  // if set, act also waits for this (polled)
   double timeout = 120;                // then SIGKILL, and hung is set
 };
 

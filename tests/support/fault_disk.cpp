@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <fstream>
 #include <thread>
 
 #include <gtest/gtest.h>
@@ -25,7 +26,9 @@ std::string FaultDisk::unavailable() {
 
 FaultDisk::FaultDisk(const std::string& dir, const std::string& name, uint64_t size,
                      Faults faults)
-    : backing_(dir + "/" + name + ".img"), mount_(dir + "/" + name + ".mnt") {
+    : backing_(dir + "/" + name + ".img"),
+      mount_(dir + "/" + name + ".mnt"),
+      flush_log_(faults.log_flushes ? dir + "/" + name + ".flushes" : "") {
   must("truncate -s " + std::to_string(size) + " " + quote(backing_));
   fs::create_directories(mount_);
   daemon_ = ::fork();
@@ -34,7 +37,7 @@ FaultDisk::FaultDisk(const std::string& dir, const std::string& name, uint64_t s
                       r = std::to_string(faults.read_error_from),
                       d = std::to_string(faults.delay_ms);
     ::execl(QFLASH_FAULTFS_BIN, QFLASH_FAULTFS_BIN, backing_.c_str(), mount_.c_str(), w.c_str(),
-            r.c_str(), d.c_str(), nullptr);
+            r.c_str(), d.c_str(), flush_log_.empty() ? nullptr : flush_log_.c_str(), nullptr);
     ::_exit(127);
   }
   // The file appears once the file system is mounted.
@@ -52,6 +55,14 @@ FaultDisk::FaultDisk(const std::string& dir, const std::string& name, uint64_t s
     return;
   }
   loop_ = r.out.substr(0, r.out.find('\n'));
+}
+
+std::vector<uint64_t> FaultDisk::flushes() const {
+  std::vector<uint64_t> bytes;
+  if (flush_log_.empty() || !fs::exists(flush_log_)) return bytes;
+  std::ifstream in(flush_log_);
+  for (uint64_t n; in >> n;) bytes.push_back(n);
+  return bytes;
 }
 
 FaultDisk::~FaultDisk() {

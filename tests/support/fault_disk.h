@@ -9,6 +9,7 @@
 
 #include <cstdint>
 #include <string>
+#include <vector>
 
 namespace qflash::test {
 
@@ -16,6 +17,7 @@ struct Faults {
   int64_t write_error_from = -1;  // byte offset; -1: writes never fail
   int64_t read_error_from = -1;
   int delay_ms = 0;               // added to every write
+  bool log_flushes = false;       // see flushes()
 };
 
 class FaultDisk {
@@ -30,12 +32,15 @@ class FaultDisk {
   const std::string& path() const { return loop_; }
   // The file holding the drive's bytes, to compare after the run.
   const std::string& backing() const { return backing_; }
+  // With Faults::log_flushes: for each flush the drive got so far, the
+  // bytes written to it before.
+  std::vector<uint64_t> flushes() const;
 
   // Why fault disks cannot be made here (not root, no FUSE or loop), or "".
   static std::string unavailable();
 
  private:
-  std::string backing_, mount_, loop_;
+  std::string backing_, mount_, loop_, flush_log_;
   pid_t daemon_ = -1;
 };
 
