@@ -143,7 +143,7 @@ TEST(EngineSession, PoolTouchedOnlyAsDeepAsTheRunNeeds) {
   const auto rss = read_file(dir / "rss");
   const long kib = std::atol(std::string(rss.begin(), rss.end()).c_str());
   std::printf("peak RSS %ld KiB\n", kib);
-#ifndef __SANITIZE_ADDRESS__  // ASan's shadow memory and quarantine count in the RSS
+#if !defined(__SANITIZE_ADDRESS__) && !defined(__SANITIZE_THREAD__)  // their shadow memory counts in the RSS
   // 128 MiB of pool; 16 chunks of 4 MiB in flight, plus the program.
   EXPECT_LT(kib, 112 * 1024) << "peak RSS " << kib << " KiB";
 #endif

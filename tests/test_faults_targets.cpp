@@ -96,7 +96,7 @@ TEST_F(FaultsTargets, SlowDriveSetsThePaceWithoutMemoryGrowing) {
   // plus the program itself is all it may take.
   std::printf("slow drive: %.1f s, peak RSS %ld KiB for a %lu MiB image, --memory=%luM\n",
               r.seconds, r.max_rss_kib, (unsigned long)mib, (unsigned long)memory_mib);
-#ifndef __SANITIZE_ADDRESS__  // ASan's shadow memory and quarantine count in the RSS
+#if !defined(__SANITIZE_ADDRESS__) && !defined(__SANITIZE_THREAD__)  // their shadow memory counts in the RSS
   EXPECT_LT(r.max_rss_kib, long(memory_mib + 48) * 1024);
 #endif
 }
