@@ -4,7 +4,12 @@
 // byte-exact; a slow drive sets the pace without the memory growing.
 #include <gtest/gtest.h>
 
+#include <sys/stat.h>
+
+#include <chrono>
+#include <cstdio>
 #include <regex>
+#include <thread>
 
 #include "tests/support/child.h"
 #include "tests/support/fault_disk.h"
@@ -104,22 +109,39 @@ TEST_F(FaultsTargets, SlowDriveSetsThePaceWithoutMemoryGrowing) {
 // A drive that waits for the source (a pipe that pauses) is flushed while
 // it waits, not only at the end: the work of the last flush (the drive's
 // cache, a file system's allocations under a file or loop device) is done
-// at the run's pace. The image: 100 MiB, a pause, then 60 MiB more.
+// at the run's pace. The image: 100 MiB, then a pause until the drive saw a
+// flush (at most 20 s, however slow the build), then 60 MiB more.
 TEST_F(FaultsTargets, DriveWaitingForTheSourceIsFlushedMeanwhile) {
   ScratchDir dir;
   const uint64_t size = 160 * kMiB;
-  const std::string raw = dir / "src.raw";
+  const std::string raw = dir / "src.raw", fifo = dir / "pipe";
   must("dd if=/dev/urandom of=" + quote(raw) + " bs=1M count=160 iflag=fullblock status=none");
+  ASSERT_EQ(::mkfifo(fifo.c_str(), 0600), 0);
   FaultDisk disk(dir.path(), "disk", size, {.log_flushes = true});
   ASSERT_FALSE(disk.path().empty());
-  ChildResult r = run_child("sh -c " + quote("(head -c 100M " + quote(raw) + "; sleep 1; tail -c 60M " +
-                                             quote(raw) + ") | " + qflash_bin() +
-                                             " write --yes --image-size=160M - " + disk.path()));
+  std::thread feeder([&] {
+    const auto bytes = read_file(raw);
+    std::FILE* out = std::fopen(fifo.c_str(), "w");  // once qflash opens it
+    if (!out) return;
+    std::fwrite(bytes.data(), 1, 100 * kMiB, out);
+    std::fflush(out);
+    auto flushed_meanwhile = [&] {
+      auto f = disk.flushes();
+      return std::any_of(f.begin(), f.end(), [](uint64_t b) { return b >= 64 * kMiB; });
+    };
+    for (int i = 0; i < 2000 && !flushed_meanwhile(); ++i)
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    std::fwrite(bytes.data() + 100 * kMiB, 1, 60 * kMiB, out);
+    std::fclose(out);
+  });
+  ChildResult r = run_child("sh -c " + quote(qflash_bin() + " write --yes --image-size=160M - " +
+                                             disk.path() + " <" + quote(fifo)));
+  feeder.join();
   ASSERT_FALSE(r.hung);
   ASSERT_EQ(r.status, 0) << r.err;
   EXPECT_EQ(first_difference(raw, disk.backing()), -1);
   auto flushes = disk.flushes();
-  ASSERT_GE(flushes.size(), 2u);
+  ASSERT_GE(flushes.size(), 2u) << testing::PrintToString(flushes);
   // One while it waited (after at least 64 MiB, before the rest came), and
   // the last one after every byte.
   EXPECT_TRUE(std::any_of(flushes.begin(), flushes.end(),
