@@ -18,6 +18,7 @@
 
 #include "io/devices/devices.h"
 #include "io/devices/monitor.h"
+#include "tests/http/servers.h"
 #include "tests/support/fault_disk.h"
 #include "tests/support/loop_device.h"
 #include "tests/support/mass_support.h"
@@ -250,6 +251,35 @@ TEST(StationMode, WrongSha256StopsTheStation) {
   EXPECT_EQ(line_count(dir / "log"), 0u);
   expect_json(station.events(), "",
               {{"(ev[-1]['event'], ev[-1]['reason'], ev[-1]['exit_status'])", "('stopped', 'image', 1)"}});
+}
+
+// Stations pull the release from an HTTP origin or cache (README, "Serving
+// many stations"): the image from a URL, checked against its published
+// digest as the first drive reads it, written exact and recorded good.
+TEST(StationMode, ImageFromAUrlWrittenExactAndChecked) {
+  if (!loops_available()) GTEST_SKIP() << FaultDisk::unavailable();
+  ScratchDir dir;
+  const std::string img = make_image(dir);
+  fs::create_directories(dir / "www");
+  fs::copy_file(img, dir / "www/image.qcow2");
+  Nginx nginx(dir, dir / "www");
+  const std::string url = nginx.url("image.qcow2");
+  const std::string image_sha = must("sha256sum " + quote(img)).substr(0, 64);
+  const std::string a = make_drive(dir, "a.drive", 24u << 20);
+  Station station(dir, url + " --sha256 " + image_sha + " --slot " + quote(dir / "*.drive") +
+                           " --events --log " + quote(dir / "log"));
+  ASSERT_TRUE(station.saw("\"started\"")) << station.err();
+  {
+    LoopDevice da(a, LoopOptions{.required = true});
+    ASSERT_TRUE(eventually([&] { return line_count(dir / "log") == 1; }, 30)) << station.err();
+  }
+  station.signal(SIGTERM);
+  EXPECT_EQ(station.wait(20), 0) << station.err();
+  EXPECT_TRUE(holds_image(dir, a));
+  expect_json(station.events(), dir / "log",
+              {{"(log[0]['image'], log[0]['result'], log[0]['verify'], log[0]['error'])",
+                "('" + url + "', 'ok', 'ok', None)"},
+               {"log[0]['image_sha256']", "'" + image_sha + "'"}});
 }
 
 TEST(StationMode, SlowAndFastDrivesFailingAndTooSmallWithCount) {
