@@ -589,6 +589,14 @@ class HttpSource final : public Source {
       idle_.push_back(&t);
       return;
     }
+    if (o.verdict != Verdict::Done && stopped()) {
+      // Cut short by the stop request (the progress callback aborts it):
+      // the run is stopping, the range did not fail.
+      --active_;
+      idle_.push_back(&t);
+      fail(Error{ErrorKind::Interrupted, name_ + ": interrupted"});
+      return;
+    }
     std::string where = name_ + ": bytes " + std::to_string(t.begin()) + "-" +
                         std::to_string(t.begin() + t.length() - 1) + ": ";
     if (o.verdict == Verdict::Retry) {
