@@ -3,7 +3,9 @@
 
 #include <cstdio>
 
+#include "engine/chain/chain.h"
 #include "engine/chain/reader.h"
+#include "engine/write/mass_writer.h"
 #include "tools/cli/cli.h"
 #include "tools/cli/options.h"
 #include "tools/qflash/commands.h"
@@ -38,6 +40,10 @@ int cmd_read(int argc, char** argv) {
                                            "qflash read", source),
                          pos);
   if (rc >= 0) return rc;
+  // Over HTTP the read-ahead must cover the link's bandwidth-delay product:
+  // the share `qflash write` gives it at its default --memory.
+  if (pos.size() == 1 && is_url(pos[0]))
+    source.cache_bytes = share_memory(WriteOptions{}.memory, pos[0]).caches;
   auto chain = open_image_arg(pos, kHelp, source, rc);
   if (!chain) return rc;
   if (offset > chain->size())
