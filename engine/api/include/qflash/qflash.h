@@ -227,7 +227,7 @@ struct FlashOptions {
   /* Skip zero runs on block devices too (drives known to read as zeros). */
   bool sparse = false;
   /* After writing, read every good target back (bypassing the page cache
-   * where it can) and compare with the CRC-32 of what was written. */
+   * where it can) and compare its SHA-256 with that of what was written. */
   bool verify = false;
   /* Buffer memory of the engine (at least 1 MiB); decompression threads
    * (0: one per CPU); io_uring requests in flight. */
