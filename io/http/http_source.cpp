@@ -166,13 +166,10 @@ class HttpSource final : public Source {
       }
       if (o.verdict == Verdict::Done) {
         const Answer& a = t.answer();
-        std::optional<uint64_t> size;
-        if (a.status == 200)  // the whole file, no longer than the chunk (judged)
-          size = uint64_t(a.content_length);
-        else if (auto cr = parse_content_range(a.content_range))
-          size = cr->total;
-        if (!size) return unsupported(name_ + ": the server does not tell the file's size");
-        v_ = {*size, a.etag, a.last_modified};
+        auto cr = answered_range(t.ask(), a);
+        if (!cr || !cr->total)
+          return unsupported(name_ + ": the server does not tell the file's size");
+        v_ = {*cr->total, a.etag, a.last_modified};
         debug("%s: %llu bytes, ETag %s, Last-Modified %s", name_.c_str(),
               static_cast<unsigned long long>(v_.size), v_.etag.c_str(), v_.last_modified.c_str());
         auto parts = t.take_parts();

@@ -20,24 +20,6 @@ std::string asked(const RangeAsk& ask) {
   return "a request for bytes " + span(ask.begin, ask.begin + ask.length - 1);
 }
 
-// A 200 (the whole file) answers a range of the whole file, or the opening
-// range of a file no longer than it.
-bool whole_file_allowed(const RangeAsk& ask, const Answer& got) {
-  return ask.whole || (ask.to_end && ask.begin == 0 && got.content_length >= 0 &&
-                       uint64_t(got.content_length) <= ask.length);
-}
-
-// The bytes the head says the body holds; nothing for a 206 without a valid
-// Content-Range.
-std::optional<ContentRange> answered_range(const RangeAsk& ask, const Answer& got) {
-  if (got.status != 200) return parse_content_range(got.content_range);
-  if (got.content_length > 0 && !ask.whole)
-    return ContentRange{0, uint64_t(got.content_length) - 1, uint64_t(got.content_length)};
-  return ContentRange{ask.begin, ask.begin + ask.length - 1,
-                      got.content_length < 0 ? std::nullopt
-                                             : std::optional<uint64_t>(got.content_length)};
-}
-
 // The answer holds exactly the bytes asked for (up to the file's end, for a
 // `to_end` range).
 bool answers(const RangeAsk& ask, const ContentRange& cr) {
@@ -47,6 +29,20 @@ bool answers(const RangeAsk& ask, const ContentRange& cr) {
 }
 
 }  // namespace
+
+bool whole_file_allowed(const RangeAsk& ask, int64_t content_length) {
+  return ask.whole || (ask.to_end && ask.begin == 0 && content_length >= 0 &&
+                       uint64_t(content_length) <= ask.length);
+}
+
+std::optional<ContentRange> answered_range(const RangeAsk& ask, const Answer& got) {
+  if (got.status != 200) return parse_content_range(got.content_range);
+  if (got.content_length > 0 && !ask.whole)
+    return ContentRange{0, uint64_t(got.content_length) - 1, uint64_t(got.content_length)};
+  return ContentRange{ask.begin, ask.begin + ask.length - 1,
+                      got.content_length < 0 ? std::nullopt
+                                             : std::optional<uint64_t>(got.content_length)};
+}
 
 std::optional<Outcome> judge_head(const RangeAsk& ask, const Answer& got,
                                   const Validators* first) {
@@ -106,7 +102,7 @@ std::string http_status(long code) {
 Outcome judge_answer(const RangeAsk& ask, const Answer& got, const Validators* first) {
   if (got.status == 200 && got.content_length == 0)  // nginx's answer for an empty file
     return {Verdict::Fail, first ? kImageChanged + " (it is empty now)" : "the file is empty"};
-  if (got.cut_200 || (got.status == 200 && !whole_file_allowed(ask, got))) {
+  if (got.cut_200 || (got.status == 200 && !whole_file_allowed(ask, got.content_length))) {
     std::string whole = got.content_length >= 0
                             ? " (the whole file, " + std::to_string(got.content_length) + " bytes)"
                             : " (the whole file)";

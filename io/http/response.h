@@ -64,6 +64,15 @@ struct Outcome {
 // The reason phrase of common statuses: "HTTP 404 Not Found".
 std::string http_status(long code);
 
+// Whether a 200 (the whole file, `content_length` bytes; -1: not said)
+// answers `ask`: a range of the whole file, or the opening range of a file
+// no longer than it.
+bool whole_file_allowed(const RangeAsk& ask, int64_t content_length);
+
+// The bytes the head of `got` says its body holds (a 200: the whole file);
+// nothing for a 206 without a valid Content-Range.
+std::optional<ContentRange> answered_range(const RangeAsk& ask, const Answer& got);
+
 // Problems with the head (status line and headers) of an answer that
 // carries bytes (200 or 206): another range, another version. Nothing if it
 // is the answer asked for, whose bytes may be used as they arrive.

@@ -133,17 +133,13 @@ size_t Transfer::on_body(char* data, size_t size, size_t n, void* self) {
   size_t bytes = size * n;
   long code = 0;
   curl_easy_getinfo(t->easy_, CURLINFO_RESPONSE_CODE, &code);
-  if (code == 200 && t->asked_from_ == t->begin_ && !t->whole_ && t->to_end_) {
-    // The opening range: a 200 is the whole file, right if it fits.
+  if (code == 200) {
     curl_off_t length = -1;
     curl_easy_getinfo(t->easy_, CURLINFO_CONTENT_LENGTH_DOWNLOAD_T, &length);
-    if (length < 0 || uint64_t(length) > t->length_) {
-      t->answer_.cut_200 = true;
+    if (!whole_file_allowed(t->ask(), length)) {
+      t->answer_.cut_200 = true;  // a whole file we did not ask for: stop it now
       return 0;
     }
-  } else if (code == 200 && !(t->whole_ && t->asked_from_ == t->begin_)) {
-    t->answer_.cut_200 = true;  // a whole file we did not ask for: stop it now
-    return 0;
   }
   if (code != 206 && code != 200) return bytes;  // an error page; the status says enough
   if (t->received_ + bytes > t->length_) {
@@ -153,9 +149,7 @@ size_t Transfer::on_body(char* data, size_t size, size_t n, void* self) {
   if (!t->head_seen_) {
     t->head_seen_ = true;
     t->read_head();
-    RangeAsk ask{t->asked_from_, t->begin_ + t->length_ - t->asked_from_,
-                 t->whole_ && t->asked_from_ == t->begin_, t->to_end_};
-    t->head_ok_ = t->first_ && t->ready_ && !judge_head(ask, t->answer_, t->first_);
+    t->head_ok_ = t->first_ && t->ready_ && !judge_head(t->ask(), t->answer_, t->first_);
   }
   const auto* from = reinterpret_cast<const uint8_t*>(data);  // same type: one memcpy
   for (size_t done = 0; done < bytes;) {
@@ -201,8 +195,7 @@ Outcome Transfer::finish(CURLcode rc, const Validators* first) {
                                                         : curl_easy_strerror(rc);
     a.transport_transient = transient_error(rc);
   }
-  RangeAsk ask{asked_from_, begin_ + length_ - asked_from_, whole_ && asked_from_ == begin_, to_end_};
-  return judge_answer(ask, a, first);
+  return judge_answer(ask(), a, first);
 }
 
 double Transfer::first_byte_seconds() const {

@@ -76,6 +76,10 @@ class Transfer {
   std::vector<std::vector<uint8_t>> take_parts() { return std::move(parts_); }
   // The last answer's head, for the probe.
   const Answer& answer() const { return answer_; }
+  // The bytes the current request asks for, as its answer is judged.
+  RangeAsk ask() const {
+    return {asked_from_, begin_ + length_ - asked_from_, whole_ && asked_from_ == begin_, to_end_};
+  }
   // Seconds from sending the request to its first byte.
   double first_byte_seconds() const;
 
