@@ -82,6 +82,13 @@ class Source {
   // good; later reads may be checked again by a later call.
   virtual Status settle() const { return {}; }
 
+  // A stream opened to find its size at its end (SourceOptions::size_at_end)
+  // has size() == kSizeBound, a bound only. found_end() is where it ended,
+  // once a read reached that end (reads there and past it are short); empty
+  // until then, and for every other source.
+  virtual bool size_is_bound() const { return false; }
+  virtual std::optional<uint64_t> found_end() const { return std::nullopt; }
+
   // read_at until full; bytes past the end of the source read as zeros
   // (as qemu does for a compressed cluster that ends the file).
   Status read_padded(std::span<uint8_t> buf, uint64_t offset) const;
@@ -101,6 +108,11 @@ struct ReferencePolicy {
   // --backing-dir DIR; Chain::open adds the directory of the image it opens.
   std::vector<std::string> dirs;
 };
+
+// The size a stream opened with SourceOptions::size_at_end takes until its
+// end is found: 16 TiB, the largest file ext4 holds; a stream that goes on
+// past it fails.
+inline constexpr uint64_t kSizeBound = 16ull << 40;
 
 // Cache a chain keeps when nobody sets a budget (cf. share_memory).
 inline constexpr uint64_t kDefaultCacheBytes = 64u << 20;
@@ -135,6 +147,11 @@ struct SourceOptions {
   // The decoded size of a stream that cannot say it before its end (raw or
   // gzip/xz/bzip2 on standard input); 0: unknown. Checked against the stream.
   uint64_t image_size = 0;
+  // Such a stream (or any raw stream of a file without its size: bzip2,
+  // gzip) is not decoded once to count its bytes, nor refused on a pipe:
+  // it is opened with kSizeBound as its size and its reader finds the end
+  // (Source::found_end). For a run that writes in one pass (qflash write).
+  bool size_at_end = false;
   // Threads that decode a compressed raw stream (xz, bzip2); 0: one per CPU.
   unsigned decode_threads = 0;
   // Which backing and data files an image may name (open_reference).

@@ -57,6 +57,7 @@ Result<std::unique_ptr<Layer>> open_top_layer(const std::string& name, const Sou
   }
   StreamOptions stream;
   stream.threads = options.decode_threads;
+  stream.size_at_end = options.size_at_end;
   if (options.image_size) {
     stream.size_hint = options.image_size;
     stream.size_hint_from = "--image-size";
@@ -196,6 +197,12 @@ Status Chain::validate_layers() {
     if (auto st = layers_[d]->validate(); !st)
       return d ? in_chain(name(), st.take_error()) : st.take_error();
   return {};
+}
+
+std::optional<uint64_t> Chain::found_end() const {
+  auto end = layers_.front()->source().found_end();
+  if (end) *end = (*end + 511) / 512 * 512;
+  return end;
 }
 
 Status Chain::settle() const {

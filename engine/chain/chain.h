@@ -3,6 +3,7 @@
 #pragma once
 
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -42,6 +43,11 @@ class Chain {
   static Result<Chain> open_alone(SourcePtr image);
 
   uint64_t size() const { return layers_.front()->size(); }
+  // A raw stream opened with SourceOptions::size_at_end: size() is then
+  // kSizeBound, and found_end() the end of the virtual disk once a read
+  // reached the stream's end (rounded up to 512 bytes, as size() is).
+  bool size_is_bound() const { return layers_.front()->source().size_is_bound(); }
+  std::optional<uint64_t> found_end() const;
   const std::string& name() const { return layers_.front()->source().name(); }
   size_t depth() const { return layers_.size(); }
   Layer& layer(size_t depth) const { return *layers_[depth]; }

@@ -118,7 +118,7 @@ class StreamSource final : public Source {
     size_t done = 0;
     while (done < buf.size()) {
       const uint64_t pos = offset + done;
-      if (pos >= size_) break;
+      if (pos >= size_ || (end_ && pos >= *end_)) break;
       auto pass = pass_for(pos);
       if (!pass) {
         error_ = Error(pass.error());
@@ -151,6 +151,19 @@ class StreamSource final : public Source {
   }
   Status check_unchanged() const override { return inner_ ? inner_->check_unchanged() : Status{}; }
   const StreamInfo* stream_info() const override { return &info_; }
+  bool size_is_bound() const override { return bound_; }
+  std::optional<uint64_t> found_end() const override {
+    std::lock_guard lock(mu_);
+    return end_;
+  }
+  // Every read stopped short of the bound at the stream's end, or the
+  // stream is longer than the bound (a target range as long as the bound
+  // was read to it).
+  Status settle() const override {
+    std::lock_guard lock(mu_);
+    if (!bound_ || end_) return {};
+    return corrupt(name_ + ": " + info_.compression + " stream goes on past " + announced());
+  }
 
   // The compressed file's digest is taken from the bytes the passes read,
   // as they first go by (whichever pass reads them); finishing reads what
@@ -178,6 +191,11 @@ class StreamSource final : public Source {
   void set_size(uint64_t size, std::string from) {
     size_ = size;
     info_.size_from = std::move(from);
+  }
+  // No size up front: kSizeBound until a pass reaches the end.
+  void set_bound() {
+    set_size(kSizeBound, "found at its end");
+    bound_ = true;
   }
   // Decodes the whole stream once to count its bytes, then goes back to the
   // start. A corrupt or truncated stream is found here, before any write.
@@ -242,6 +260,8 @@ class StreamSource final : public Source {
            std::to_string(p.decoded);
   }
   std::string announced() const {
+    if (bound_)
+      return std::to_string(size_) + " bytes, the most taken from a stream that does not say its size";
     return "the size " + std::to_string(size_) + " it announced (" + info_.size_from + ")";
   }
 
@@ -292,6 +312,10 @@ class StreamSource final : public Source {
       return corrupt(name_ + ": " + info_.compression + " stream grows past " + announced() + where(p));
     if (st == StreamStatus::End) {
       p.ended = true;
+      if (bound_) {
+        end_ = p.decoded;
+        return {};
+      }
       if (p.decoded < size_ && size_ != UINT64_MAX)
         return corrupt(name_ + ": " + info_.compression + " stream ends at byte " +
                        std::to_string(p.decoded) + ", before " + announced());
@@ -308,7 +332,9 @@ class StreamSource final : public Source {
   StreamOptions options_;
   StreamInfo info_;
   uint64_t size_ = UINT64_MAX;
+  bool bound_ = false;  // size_ is kSizeBound: the end is found by reading
   mutable std::mutex mu_;
+  mutable std::optional<uint64_t> end_;
   mutable std::vector<std::unique_ptr<Pass>> passes_;
   mutable uint64_t uses_ = 0;
   mutable Status error_;
@@ -344,6 +370,8 @@ Result<SourcePtr> open_stream_source(SourcePtr compressed, StreamFormat format,
                                                options, std::move(info));
   if (size) {
     stream->set_size(*size, stream->stream_info()->size_from);
+  } else if (options.size_at_end) {
+    stream->set_bound();
   } else {
     // gzip's ISIZE is the size modulo 4 GiB, bzip2 has none: count.
     QF_ASSIGN(uint64_t n, stream->count());
@@ -365,6 +393,7 @@ Result<SourcePtr> open_stdin_source(const StreamOptions& options) {
     got += size_t(n);
   }
   head.resize(got);
+  if (got == 0) return corrupt(std::string(kStdinName) + " is empty, not a disk image");
   const auto format = detect_stream_format(head);
   Source::StreamInfo info{format ? stream_format_name(*format) : "none", -1, ""};
   std::optional<uint64_t> size;
@@ -376,7 +405,7 @@ Result<SourcePtr> open_stdin_source(const StreamOptions& options) {
     size = options.size_hint;
     info.size_from = options.size_hint_from;
   }
-  if (!size)
+  if (!size && !options.size_at_end)
     return usage(std::string(kStdinName) + ": the size of " +
                  (format ? std::string("a ") + stream_format_name(*format) + " stream"
                          : std::string("raw data")) +
@@ -385,7 +414,10 @@ Result<SourcePtr> open_stdin_source(const StreamOptions& options) {
   auto stream = std::make_shared<StreamSource>(
       kStdinName, nullptr, std::make_unique<PipeInput>(STDIN_FILENO, std::move(head)), format,
       options, std::move(info));
-  stream->set_size(*size, stream->stream_info()->size_from);
+  if (size)
+    stream->set_size(*size, stream->stream_info()->size_from);
+  else
+    stream->set_bound();
   return SourcePtr(std::move(stream));
 }
 

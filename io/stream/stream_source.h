@@ -6,9 +6,10 @@
 // such a read fails, naming the offset.
 //
 // The decoded size comes from the stream where it says it (the xz index, the
-// zstd frame headers), else from `size_hint`, else, for a file or URL, from a
-// first pass that decodes the whole stream to count its bytes. The stream is
-// checked to be exactly that long while it is read.
+// zstd frame headers), else from `size_hint`, else (`size_at_end`) from its
+// end when the run reads it (size() is kSizeBound until then), else, for a
+// file or URL, from a first pass that decodes the whole stream to count its
+// bytes. The stream is checked to be exactly that long while it is read.
 #pragma once
 
 #include <cstdint>
@@ -26,6 +27,7 @@ struct StreamOptions {
   uint64_t window = 32ull << 20;         // decoded bytes kept for out-of-order reads
   uint64_t size_hint = 0;                // the decoded size if known elsewhere; 0: not
   std::string size_hint_from = "given";  // where, for info ("bmap", "--image-size")
+  bool size_at_end = false;              // no size: find it at the end (Source::found_end)
 };
 
 // The decoded bytes of `compressed`, a stream in `format`.
@@ -33,8 +35,8 @@ Result<SourcePtr> open_stream_source(SourcePtr compressed, StreamFormat format,
                                      const StreamOptions& options = {});
 
 // Standard input: a compressed stream (detected by its magic) or raw bytes.
-// Fails when its size cannot be known up front (no zstd content size and no
-// `size_hint`).
+// Fails when its size cannot be known up front (no zstd content size, no
+// `size_hint`) and `size_at_end` is not set.
 Result<SourcePtr> open_stdin_source(const StreamOptions& options = {});
 
 // The name standard input goes by in messages.
