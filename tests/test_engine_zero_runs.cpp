@@ -56,5 +56,29 @@ TEST(EngineZeroRuns, AddedToThePlanAsHolesWhenLongEnough) {
   EXPECT_TRUE(p2.zeros.empty());
 }
 
+// A chunk whose stream ended inside it (a size found at the end): its runs
+// stop at the new length, and its holes and writes are planned again.
+TEST(EngineZeroRuns, ShortenedChunkKeepsOnlyItsFirstBytes) {
+  ChunkPlan plan;
+  plan.length = 1u << 20;
+  plan.data = {{0, 100}, {300u << 10, 200u << 10}};
+  plan.zeros = {{100, (300u << 10) - 100}, {500u << 10, 524u << 10}};
+  plan.holes = plan.zeros;
+  shorten_chunk(plan, 400u << 10);
+  EXPECT_EQ(plan.length, 400u << 10);
+  ASSERT_EQ(plan.data.size(), 2u);
+  EXPECT_EQ(plan.data[1].length, 100u << 10);
+  ASSERT_EQ(plan.zeros.size(), 1u);
+  ASSERT_EQ(plan.holes.size(), 1u);
+  ASSERT_EQ(plan.writes.size(), 2u);
+  EXPECT_EQ(plan.writes[1].offset, 300u << 10);
+  EXPECT_EQ(plan.writes[1].length, 100u << 10);
+  shorten_chunk(plan, 0);
+  EXPECT_TRUE(plan.all_zero());
+  EXPECT_TRUE(plan.writes.empty() && plan.holes.empty());
+  shorten_chunk(plan, 4096);  // never longer
+  EXPECT_EQ(plan.length, 0u);
+}
+
 }  // namespace
 }  // namespace qflash

@@ -75,6 +75,9 @@ class WriteSession::Impl {
   void arm(int fd, uint64_t tag, uint64_t* into);
   bool winding() const { return stopping_ || !error_.ok(); }
   uint64_t wanted(uint64_t index) const;
+  void find_end();
+  void fit(TargetWriter& t);
+  void too_small(TargetWriter& t);
   void feed();
   void claim(TargetWriter& t);
   void issue_ready(TargetWriter& t);
@@ -119,6 +122,10 @@ class WriteSession::Impl {
   std::vector<bool> staged_once_;  // chunks staged at least once
   size_t staged_count_ = 0;
   bool stopping_ = false, verdict_seen_ = false;
+  // Where the virtual disk ends: chain_.size(), or for a stream whose size
+  // is a bound, the end once a read found it.
+  uint64_t image_end_ = 0;
+  bool end_found_ = false;
   Status error_;
   uint64_t decode_value_ = 0, reader_value_ = 0, wake_value_ = 0, hash_value_ = 0;
   std::unique_ptr<WorkerPool> hasher_;
@@ -158,6 +165,8 @@ void WriteSession::Impl::note_reads_over() {
 
 Status WriteSession::Impl::setup() {
   policy_ = {options_.sparse, options_.wipe_rest};
+  image_end_ = chain_.size();
+  end_found_ = !chain_.size_is_bound();
   wake_.reset(::eventfd(0, EFD_CLOEXEC));
   if (!wake_.valid()) return io_error("eventfd", errno);
   const unsigned depth = std::clamp(options_.queue_depth, 1u, 4096u);  // io_uring's limit is 32768
@@ -289,10 +298,8 @@ void WriteSession::Impl::join_new() {
     const int id = int(targets_.size());
     const uint64_t total = wt.length;
     TargetWriter& t = targets_.emplace_back(id, std::move(wt), head, policy_);
-    progress_.push_back({0, total, false});
-    const uint64_t chunk = stager_->chunk_size();
-    t.next_index = t.target().guest_start / chunk;
-    t.last_index = t.target().length ? (t.end() + chunk - 1) / chunk : t.next_index;
+    progress_.push_back({0, end_found_ ? total : 0, false});
+    t.next_index = t.target().guest_start / stager_->chunk_size();
     if (!head->data) {
       t.fail(Error{ErrorKind::Io, "out of memory for the first MiB of " + t.target().target.path}, 0);
     } else if (t.end() > chain_.size() || t.end() < t.target().guest_start) {
@@ -301,9 +308,57 @@ void WriteSession::Impl::join_new() {
       // Nothing of it was touched: the run failed before it joined.
       t.fail(error_.error(), 0);
     } else if (!stopping_) {
-      t.prepare();
+      fit(t);
+      if (t.live()) t.prepare(end_found_);
     }
   }
+}
+
+// A stream whose size is a bound: once a staged chunk holds its end, the
+// virtual disk ends there for every target.
+void WriteSession::Impl::find_end() {
+  if (end_found_) return;
+  const auto end = chain_.found_end();
+  if (!end) return;
+  end_found_ = true;
+  image_end_ = *end;
+  if (image_end_ == 0) return fail_run(corrupt(chain_.name() + ": the image is empty (its stream holds no byte)"));
+  for (auto& t : targets_)
+    if (t.live() && t.phase == Phase::Chunks) fit(t);
+}
+
+// A target that holds less than a stream whose size was not known up
+// front takes no more chunks and ends as when the image fails (its first MiB
+// zeroed, so what it got is not left bootable), then fails.
+void WriteSession::Impl::too_small(TargetWriter& t) {
+  t.unfit = Error{ErrorKind::Target, "the image does not fit on " + t.target().target.path +
+                                         ": it goes on past the " + std::to_string(t.target().length) +
+                                         " bytes the target holds"};
+  t.last_index = t.next_index;
+}
+
+// The chunks target `t` takes: those of its range, the range cut at the
+// image's end if that was found before it. While the end is not known, also
+// the chunk just past its range: staged, it says whether the image goes on
+// past the target (which then fails), or ends within its range.
+void WriteSession::Impl::fit(TargetWriter& t) {
+  const uint64_t chunk = stager_->chunk_size();
+  const uint64_t start = t.target().guest_start;
+  if (t.end() > image_end_) {
+    if (start >= image_end_)
+      return t.fail(Error{ErrorKind::Target, "the image ends at byte " + std::to_string(image_end_) +
+                                                 ", before the range for " + t.target().target.path},
+                    0);
+    t.shorten(image_end_ - start);
+  }
+  if (chain_.size_is_bound() && end_found_ && t.end() < image_end_) return too_small(t);
+  if (end_found_) progress_[size_t(t.id())].total = t.target().length;
+  if (!end_found_)
+    t.last_index = std::min(stager_->chunks(), t.end() / chunk + 1);
+  else if (!t.target().length)
+    t.last_index = t.next_index;
+  else
+    t.last_index = (t.end() + chunk - 1) / chunk;
 }
 
 // How soon chunk `index` is wanted: the distance from the nearest target
@@ -349,6 +404,8 @@ void WriteSession::Impl::issue_ready(TargetWriter& t) {
     }
     Slot& s = stager_->slot(cl.slot);
     if (s.state != Slot::State::Ready) return;
+    if (!t.unfit.ok()) return;
+    if (!end_found_ && s.plan.guest + s.plan.length > t.end()) return too_small(t);
     cl.issued = true;
     cl.pending = t.issue(cl.slot, s, *ops_);
     if (t.meets(s)) {
@@ -375,7 +432,7 @@ void WriteSession::Impl::release(TargetWriter& t, size_t c) {
 // flight.
 void WriteSession::Impl::advance(TargetWriter& t) {
   if (t.phase == Phase::Done) return;
-  if (!t.live() || winding()) {
+  if (!t.live() || winding() || !t.unfit.ok()) {
     // Chunks not yet written are let go; writes in flight are waited for.
     for (size_t c = t.claims.size(); c-- > 0;)
       if (!t.claims[c].issued || t.claims[c].pending == 0) release(t, c);
@@ -385,7 +442,7 @@ void WriteSession::Impl::advance(TargetWriter& t) {
     t.phase = Phase::Done;
   } else if (t.phase == Phase::Chunks) {
     if (!winding() && t.next_index < t.last_index) return;
-    if (!winding()) {
+    if (!winding() && t.unfit.ok()) {
       t.finish_digest();
       t.issue_wipe(*ops_);
     }
@@ -397,9 +454,9 @@ void WriteSession::Impl::advance(TargetWriter& t) {
     // is checked, e.g. against a bmap's checksums, on threads of its own:
     // waited for here, a few MiB at most); a run that failed or stopped
     // zeroes it instead, so no target is left bootable.
-    if (!winding())
+    if (!winding() && t.unfit.ok())
       if (auto st = chain_.settle(); !st) fail_run(st.take_error());
-    bool good = !winding();
+    bool good = !winding() && t.unfit.ok();
     if (good && options_.image_sha256) {
       std::lock_guard lock(mu_);
       if (!digest_done_) return;  // woken when the digest is known
@@ -420,6 +477,7 @@ void WriteSession::Impl::advance(TargetWriter& t) {
   // Done: the result is final.
   TargetResult& r = t.result();
   if (r.status.ok() && !error_.ok() && !t.head_good) t.fail(error_.error(), 0);
+  if (r.status.ok() && !t.unfit.ok()) t.fail(t.unfit.error(), t.target().length);
   if (r.status.ok()) r.seconds = since(t.joined);
   r.complete = r.status.ok() && t.head_good;
   if (!r.complete) r.sha256.reset();
@@ -429,6 +487,7 @@ void WriteSession::Impl::advance(TargetWriter& t) {
 }
 
 void WriteSession::Impl::feed() {
+  find_end();
   const size_t n = targets_.size();
   if (n == 0) return;
   // Targets take turns at the first claim, so a scarce slot goes round.
@@ -513,7 +572,8 @@ void WriteSession::Impl::report_progress(bool force) {
   if (!force && now - last_progress_ < kProgressEvery) return;
   last_progress_ = now;
   for (size_t i = 0; i < targets_.size(); ++i) {
-    progress_[i].done = std::min(targets_[i].done(), progress_[i].total);
+    progress_[i].done = targets_[i].done();
+    if (progress_[i].total) progress_[i].done = std::min(progress_[i].done, progress_[i].total);
     progress_[i].failed = !targets_[i].live();
   }
   options_.progress(progress_);
@@ -593,6 +653,7 @@ Result<WriteReport> WriteSession::Impl::run() {
   }
   for (auto& t : targets_) report_.targets.push_back(t.result());
   report_.error = error_;
+  report_.virtual_size = end_found_ ? image_end_ : 0;
   report_.seconds = since(t0_);
   return std::move(report_);
 }

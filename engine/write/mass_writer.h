@@ -24,12 +24,18 @@ namespace qflash {
 
 struct WriteTarget {
   Target target;
-  uint64_t guest_start = 0;  // range of the virtual disk that goes to offset 0
+  // Range of the virtual disk that goes to offset 0. For a stream whose size
+  // is a bound (Chain::size_is_bound), `length` is what the target holds:
+  // the range is cut where the stream ends, and the target fails if the
+  // stream goes on past it.
+  uint64_t guest_start = 0;
   uint64_t length = 0;
 };
 
 struct TargetProgress {
   uint64_t done = 0;   // bytes of its range written
+  // Its range's length; 0 while the image's end is not found (a stream
+  // whose size is a bound).
   uint64_t total = 0;
   bool failed = false;
 };
@@ -79,6 +85,10 @@ struct WriteReport {
   // read to its end (the run failed or stopped first).
   std::string image_sha256;
   Status error;  // the image or run error that ended the run, if any
+  // Bytes of the virtual disk: Chain::size(), or for a stream whose size is
+  // a bound (SourceOptions::size_at_end), where the run found its end (each
+  // target's range then cut there); 0 if no read reached that end.
+  uint64_t virtual_size = 0;
 };
 
 class WriteSession {

@@ -82,6 +82,18 @@ void add_zero_runs(ChunkPlan& plan, std::span<const uint8_t> chunk, const std::v
   plan_holes(plan);
 }
 
+void shorten_chunk(ChunkPlan& plan, uint64_t length) {
+  if (length >= plan.length) return;
+  auto clip = [length](std::vector<Span64>& runs) {
+    std::erase_if(runs, [length](const Span64& r) { return r.offset >= length; });
+    if (!runs.empty()) runs.back().length = std::min(runs.back().length, length - runs.back().offset);
+  };
+  plan.length = length;
+  clip(plan.zeros);
+  clip(plan.data);
+  plan_holes(plan);
+}
+
 void plan_chunk(uint64_t guest, uint64_t length, const std::vector<Extent>& extents, ChunkPlan& plan) {
   plan.guest = guest;
   plan.length = length;

@@ -86,4 +86,8 @@ std::vector<Span64> find_zero_runs(std::span<const uint8_t> bytes, uint64_t grai
 // Only the runs listed in `scan` (offsets in the chunk) are looked at.
 void add_zero_runs(ChunkPlan& plan, std::span<const uint8_t> chunk, const std::vector<Span64>& scan);
 
+// Cuts the staged chunk's plan to its first `length` bytes (an image whose
+// end was found inside the chunk); nothing if it is that short already.
+void shorten_chunk(ChunkPlan& plan, uint64_t length);
+
 }  // namespace qflash

@@ -139,13 +139,19 @@ Result<int> Stager::stage(uint64_t index, const Wanted& wanted) {
 
 void Stager::reads_done(int i) {
   Slot& s = slots_[size_t(i)];
+  // A stream whose end was not known when the chunk was planned: the
+  // reads stopped there (padded with zeros), and so does the chunk.
+  if (chain_.size_is_bound())
+    if (auto end = chain_.found_end(); end && *end < s.plan.guest + s.plan.length)
+      shorten_chunk(s.plan, *end > s.plan.guest ? *end - s.plan.guest : 0);
   if (s.plan.decodes.empty()) {
     // Data read as is (raw images, allocated clusters): its all-zero runs
     // become zero ranges like QCOW2 zero clusters. Scanning costs about a
     // memcmp of the chunk, far below reading it.
     std::vector<Span64> scan;
     for (const PlannedRead& r : s.plan.reads)
-      if (!r.to_side) scan.push_back({r.offset, r.length});
+      if (!r.to_side && r.offset < s.plan.length)
+        scan.push_back({r.offset, std::min(r.length, s.plan.length - r.offset)});
     add_zero_runs(s.plan, {s.data, s.plan.length}, scan);
     staged(i);
   } else {

@@ -29,11 +29,18 @@ TargetWriter::TargetWriter(int id, WriteTarget target, std::shared_ptr<HeadBuffe
   joined = std::chrono::steady_clock::now();
 }
 
-void TargetWriter::prepare() {
+void TargetWriter::prepare(bool size_known) {
   const Target& t = wt_.target;
   touched = true;
   if (t.block_device) return;
-  if (::ftruncate(t.fd.get(), 0) < 0 || ::ftruncate(t.fd.get(), off_t(wt_.length)) < 0)
+  if (::ftruncate(t.fd.get(), 0) < 0 || (size_known && ::ftruncate(t.fd.get(), off_t(wt_.length)) < 0))
+    fail(io_error("truncate " + t.path, errno), 0);
+}
+
+void TargetWriter::shorten(uint64_t length) {
+  wt_.length = std::min(wt_.length, length);
+  const Target& t = wt_.target;
+  if (touched && !t.block_device && ::ftruncate(t.fd.get(), off_t(wt_.length)) < 0)
     fail(io_error("truncate " + t.path, errno), 0);
 }
 

@@ -78,10 +78,16 @@ class TargetWriter {
   uint64_t flushed = 0;      // done() when its last flush was issued
   bool head_good = false;    // its first MiB was written (not zeroed)
   bool touched = false;      // prepare() ran: the run changed it
+  Status unfit;              // the image goes on past what it holds: fails once its head is zeroed
   std::chrono::steady_clock::time_point joined;
 
-  // Regular files start empty at their final size, so zero runs stay holes.
-  void prepare();
+  // Regular files start empty at their final size, so zero runs stay holes
+  // (empty only while the image's size is not known: see shorten()).
+  void prepare(bool size_known);
+  // The image ends `length` bytes into its range (a stream whose size was
+  // found at its end): the range stops there, and a regular file is made
+  // that long.
+  void shorten(uint64_t length);
   // Queues the writes of its part of the ready chunk in `slot` (keeping
   // back its first MiB); returns how many.
   unsigned issue(int slot_index, Slot& slot, OpQueue& ops);
