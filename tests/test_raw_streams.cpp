@@ -6,10 +6,12 @@
 #include <sys/stat.h>
 
 #include <algorithm>
+#include <memory>
 #include <random>
 
 #include "tests/http/servers.h"
 #include "tests/support/compare.h"
+#include "tests/support/loop_device.h"
 #include "tests/support/support.h"
 
 namespace qflash::test {
@@ -127,26 +129,102 @@ TEST_F(RawStreams, MapOfRawLikeQemu) {
 
 TEST_F(RawStreams, StandardInput) {
   const std::string out = scratch / "out.raw";
-  // zstd says its size in the frame header.
-  auto r = run("(cat " + compressed(".zst") + " | " + qflash_bin() + " write - " + out + ")");
-  ASSERT_EQ(r.status, 0) << r.err;
-  EXPECT_EQ(first_difference(out, disk()), -1);
-  // xz on a pipe cannot: it is given.
-  r = run("(cat " + compressed(".xz") + " | " + qflash_bin() + " write - " + out + ")");
-  EXPECT_NE(r.status, 0);
-  EXPECT_NE(r.err.find("standard input: the size of a xz stream"), std::string::npos) << r.err;
-  r = run("(cat " + compressed(".xz") + " | " + qflash_bin() + " write --image-size=" +
-          std::to_string(kDiskMiB) + "M - " + out + ")");
-  ASSERT_EQ(r.status, 0) << r.err;
-  EXPECT_EQ(first_difference(out, disk()), -1);
-  // Raw bytes too, and a size given too small is caught.
-  r = run("(cat " + disk() + " | " + qflash_bin() + " write --image-size=" +
-          std::to_string(kDiskMiB) + "M - " + out + ")");
+  // zstd says its size in the frame header; xz (index), gzip, bzip2 and raw
+  // bytes say it only at their end, found as the one pass reaches it.
+  for (const std::string& image : {compressed(".zst"), compressed(".xz"), compressed(".gz"),
+                                   compressed(".bz2"), disk()}) {
+    SCOPED_TRACE(image);
+    fs::remove(out);
+    auto r = run("(cat " + image + " | " + qflash_bin() + " write --json - " + out + ")");
+    ASSERT_EQ(r.status, 0) << r.err;
+    EXPECT_EQ(first_difference(out, disk()), -1);
+    EXPECT_NE(r.out.find("\"virtual_size\": " + std::to_string(kDiskMiB << 20)), std::string::npos) << r.out;
+  }
+  // A size given is checked: one too small is caught.
+  auto r = run("(cat " + compressed(".xz") + " | " + qflash_bin() + " write --image-size=" +
+               std::to_string(kDiskMiB) + "M - " + out + ")");
   ASSERT_EQ(r.status, 0) << r.err;
   EXPECT_EQ(first_difference(out, disk()), -1);
   r = run("(cat " + compressed(".gz") + " | " + qflash_bin() + " write --image-size=10M - " + out + ")");
   EXPECT_NE(r.status, 0);
   EXPECT_NE(r.err.find("grows past the size 10485760"), std::string::npos) << r.err;
+}
+
+// A stream whose end says its size ends where it ends: a raw tail that is
+// not whole sectors reads as zeros to the next 512 bytes (as qemu-img
+// convert writes it), a zero tail stays a hole of a file of the right
+// size, and nothing, or a stream of nothing, is no disk.
+TEST_F(RawStreams, StreamEndsWhereItEnds) {
+  const std::string odd = scratch / "odd.raw", want = scratch / "want.raw", out = scratch / "out.raw";
+  must("(cp " + disk() + " " + odd + " && head -c 1000 " + compressed(".zst") + " >> " + odd + ")");
+  must("qemu-img convert -f raw -O raw " + odd + " " + want);
+  ASSERT_EQ(fs::file_size(want), (kDiskMiB << 20) + 1024);
+  for (const char* tool : {"bzip2", "gzip", "cat"}) {
+    SCOPED_TRACE(tool);
+    fs::remove(out);
+    auto r = run(std::string("(") + tool + " < " + odd + " | " + qflash_bin() + " write - " + out + ")");
+    ASSERT_EQ(r.status, 0) << r.err;
+    EXPECT_EQ(fs::file_size(out), fs::file_size(want));
+    EXPECT_EQ(first_difference(out, want), -1);
+  }
+  // 5 MiB of data, then 20 MiB of zeros: the file is 25 MiB, the zeros a hole.
+  const std::string tail = scratch / "tail.raw";
+  must("(head -c 5M " + disk() + " > " + tail + " && truncate -s 25M " + tail + " && xz -k -T1 " + tail + ")");
+  fs::remove(out);
+  auto r = run("(cat " + tail + ".xz | " + qflash_bin() + " write - " + out + ")");
+  ASSERT_EQ(r.status, 0) << r.err;
+  EXPECT_EQ(fs::file_size(out), 25u << 20);
+  EXPECT_EQ(first_difference(out, tail), -1);
+  struct stat st;
+  ASSERT_EQ(::stat(out.c_str(), &st), 0);
+  EXPECT_LT(uint64_t(st.st_blocks) * 512, 6u << 20);
+  r = run("(" + qflash_bin() + " write - " + out + " < /dev/null)");
+  EXPECT_EQ(r.status, 1);
+  EXPECT_NE(r.err.find("standard input is empty, not a disk image"), std::string::npos) << r.err;
+  r = run("(xz < /dev/null | " + qflash_bin() + " write - " + out + ")");
+  EXPECT_NE(r.status, 0);
+  EXPECT_NE(r.err.find("the image is empty"), std::string::npos) << r.err;
+}
+
+// Onto block devices, a stream without its size (a .bz2 file, written in
+// one pass) fills what each device holds up to its end: a device larger
+// than the image keeps its bytes past it, one exactly as large is written
+// whole, and one too small fails (nothing reported ok, its first MiB zeroed)
+// while the others finish.
+TEST_F(RawStreams, StreamOfUnknownSizeOntoDevicesOfEverySize) {
+  const uint64_t disk_bytes = kDiskMiB << 20;
+  std::vector<std::string> files;
+  for (uint64_t mib : {8, 10, 12, 20}) {
+    files.push_back(scratch / ("dev" + std::to_string(mib)));
+    must("(head -c " + std::to_string(mib) + "M /dev/urandom > " + files.back() + ")");
+  }
+  std::vector<std::unique_ptr<LoopDevice>> loops;
+  std::string targets;
+  for (const auto& f : files) {
+    loops.push_back(std::make_unique<LoopDevice>(f));
+    if (!loops.back()->ok()) GTEST_SKIP() << "no loop device";
+    targets += " " + loops.back()->path();
+  }
+  const std::vector<uint8_t> big_before = read_file(files[3]);
+  auto r = run(qflash_mass_bin() + " --yes --json --verify " + compressed(".bz2") + targets);
+  EXPECT_EQ(r.status, 2) << r.err;
+  EXPECT_NE(r.out.find("\"virtual_size\": " + std::to_string(disk_bytes)), std::string::npos) << r.out;
+  for (size_t i : {0, 1}) {
+    EXPECT_NE(r.err.find("the image does not fit on " + loops[i]->path() + ": it goes on past the " +
+                         std::to_string(fs::file_size(files[i])) + " bytes the target holds"),
+              std::string::npos)
+        << r.err;
+    const std::vector<uint8_t> head = read_file(files[i]);
+    EXPECT_TRUE(std::all_of(head.begin(), head.begin() + (1 << 20), [](uint8_t b) { return b == 0; }))
+        << files[i] << ": the first MiB of a device the image did not fit is zeroed";
+  }
+  EXPECT_NE(r.out.find("\"ok\": 2, \"failed\": 2"), std::string::npos) << r.out;
+  EXPECT_EQ(first_difference(files[2], disk()), -1);
+  const std::vector<uint8_t> big = read_file(files[3]);
+  const std::vector<uint8_t> want = read_file(disk());
+  EXPECT_TRUE(std::equal(want.begin(), want.end(), big.begin()));
+  EXPECT_TRUE(std::equal(big.begin() + long(disk_bytes), big.end(), big_before.begin() + long(disk_bytes)))
+      << "past the image the larger device keeps its bytes";
 }
 
 // The published SHA-256 of a .img.xz is the compressed file's: checked as

@@ -111,8 +111,10 @@ bool confirm_block_devices(const char* prog, const std::string& image, uint64_t 
                  prog);
     return false;
   }
-  std::fprintf(stderr, "%s (virtual size %s) will overwrite these block devices:\n",
-               terminal_safe(image).c_str(), human_size(virtual_size).c_str());
+  const std::string size = virtual_size ? "virtual size " + human_size(virtual_size)
+                                        : "size known at the end of its stream";
+  std::fprintf(stderr, "%s (%s) will overwrite these block devices:\n", terminal_safe(image).c_str(),
+               size.c_str());
   for (const Target* d : devices)
     std::fprintf(stderr, "  %s\n", terminal_safe(describe_target(*d)).c_str());
   std::fprintf(stderr, "Type 'yes' to continue: ");

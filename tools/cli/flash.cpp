@@ -2,6 +2,7 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <csignal>
 #include <cerrno>
@@ -122,9 +123,14 @@ int flash(const char* prog, FlashRequest& req) {
     if (auto st = image_digest_from(req.checksums, run.image, req.write.image_sha256); !st)
       return refuse(st.error());
 
+  // A stream that says its size only at its end (bzip2, gzip, a pipe) is
+  // written in one pass and the end found as it comes; a partition's range
+  // needs the size up front (the stream is then decoded once to count it).
+  req.source.size_at_end = req.partitions.numbers.empty();
   auto chain = Chain::open(req.image, req.source);
   if (!chain) return refuse(chain.error());
-  run.virtual_size = chain->size();
+  const bool size_known = !chain->size_is_bound();
+  if (size_known) run.virtual_size = chain->size();
   if (auto st = chain->validate(); !st) return refuse(st.error());
 
   // What each target receives: {guest start, length}; the whole disk, or
@@ -137,11 +143,14 @@ int flash(const char* prog, FlashRequest& req) {
   // question (so nobody confirms in vain); those descriptors are written
   // and verified, whatever happens to the names meanwhile.
   std::vector<TargetRequest> requests;
-  for (size_t i = 0; i < req.targets.size(); ++i) requests.push_back({req.targets[i], ranges[i].second});
+  // Of a stream without its size, a target takes what it holds (a file: up
+  // to the bound), and fails if the stream goes on past it.
+  for (size_t i = 0; i < req.targets.size(); ++i)
+    requests.push_back({req.targets[i], size_known ? ranges[i].second : 0});
   const std::vector<const Source*> files = chain->files();
   auto opened = open_targets(requests, files);
   if (!opened) return refuse(opened.error());
-  if (!req.yes && !confirm_block_devices(prog, run.image, chain->size(), *opened))
+  if (!req.yes && !confirm_block_devices(prog, run.image, run.virtual_size.value_or(0), *opened))
     return refuse(Error{ErrorKind::Target, "block devices not confirmed; nothing written"});
   // Armed before any target file is created, so that from then on a signal
   // gives a report. SIGUSR1 asks for a status line, as dd does.
@@ -155,7 +164,10 @@ int flash(const char* prog, FlashRequest& req) {
   std::vector<std::optional<Drive>> drives(req.targets.size());
   for (size_t i = 0; i < req.targets.size(); ++i) {
     if (auto d = drive_for_path(req.targets[i])) drives[i] = std::move(d).value();
-    targets.push_back({std::move((*opened)[i]), ranges[i].first, ranges[i].second});
+    Target& t = (*opened)[i];
+    const uint64_t length =
+        size_known ? ranges[i].second : t.block_device ? std::min(t.size, chain->size()) : chain->size();
+    targets.push_back({std::move(t), ranges[i].first, length});
   }
 
   const auto t0 = std::chrono::steady_clock::now();
@@ -169,7 +181,7 @@ int flash(const char* prog, FlashRequest& req) {
     const double now = since(t0);
     for (size_t i = 0; i < p.size() && i < began.size(); ++i) {
       if (p[i].done == 0) began[i] = now;
-      if (p[i].done >= p[i].total && ended[i] < 0) ended[i] = now;
+      if (p[i].total && p[i].done >= p[i].total && ended[i] < 0) ended[i] = now;
     }
     progress.update(p);
   };
@@ -183,6 +195,7 @@ int flash(const char* prog, FlashRequest& req) {
     if (auto st = chain->check_unchanged(); !st) written->error = st.take_error();
   if (!written->error.ok()) run.error = written->error.error().message;
   if (!written->image_sha256.empty()) run.image_sha256 = written->image_sha256;
+  if (!size_known && written->virtual_size) run.virtual_size = written->virtual_size;
 
   bool reached = false;  // did any byte reach any target
   for (size_t i = 0; i < written->targets.size(); ++i) {

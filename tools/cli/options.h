@@ -68,7 +68,7 @@ std::vector<OptionSpec> with_image_options(std::vector<OptionSpec> specs, const 
   "                       each checked against its checksum (default: IMAGE.bmap\n"      \
   "                       beside a local image, as bmaptool finds it)\n"                 \
   "      --no-bmap        ignore a bmap beside the image\n"                              \
-  "      --image-size=SIZE  size of a raw or gzip/xz/bzip2 stream on standard input\n"   \
+  "      --image-size=SIZE  size of a stream that says it only at its end (checked)\n"   \
   "      --backing-dir=DIR  backing and data files may also lie under DIR (repeatable)\n" \
   "      --allow-device-backing  block devices as backing or data files\n"              \
   "      --no-backing     refuse any image that names a backing or data file\n"

@@ -24,6 +24,7 @@ std::string line(const std::string& name, size_t width, uint64_t done, uint64_t 
 
 std::string progress_text(uint64_t done, uint64_t total, double seconds, bool failed) {
   if (failed) return "FAILED after " + human_size(done);
+  if (!total) return human_size(done) + "  " + rate(done, seconds);  // the size is found at the end
   const int percent = total ? int(100.0 * double(done) / double(total)) : 100;
   std::string text = human_size(done) + " / " + human_size(total) + "  " +
                      std::to_string(percent) + "%  " + rate(done, seconds);
@@ -72,7 +73,7 @@ void Progress::print_lines() {
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
   for (size_t i = 0; i < last_.size() && i < paths_.size(); ++i) {
     const auto& p = last_[i];
-    if (p.failed || p.done == p.total) continue;  // its end is in the report
+    if (p.failed || (p.total && p.done == p.total)) continue;  // its end is in the report
     std::fprintf(stderr, "%s: %s: %s\n", prog_, paths_[i].c_str(),
                  progress_text(p.done, p.total, seconds, false).c_str());
   }
@@ -91,21 +92,23 @@ void Progress::draw() {
   // Back to the first line of the previous drawing, then overwrite it.
   if (lines_drawn_) out += "\x1b[" + std::to_string(lines_drawn_) + "A";
   uint64_t done = 0, total = 0;
+  bool totals_known = true;
   ended_.resize(last_.size());
   for (size_t i = 0; i < last_.size() && i < paths_.size(); ++i) {
     const auto& p = last_[i];
     // A target's rate stops with it, not with the slowest one.
-    if (!ended_[i] && (p.failed || p.done == p.total)) ended_[i] = seconds;
+    if (!ended_[i] && (p.failed || (p.total && p.done == p.total))) ended_[i] = seconds;
     const double own = ended_[i] ? ended_[i] : seconds;
     out += "\r\x1b[2K" + line(paths_[i], width, p.done, p.total, own, p.failed) + "\n";
     if (!p.failed) {
       done += p.done;
       total += p.total;
+      totals_known = totals_known && p.total;
     }
   }
   lines_drawn_ = last_.size();
   if (last_.size() > 1) {
-    out += "\r\x1b[2K" + line("total", width, done, total, seconds, false) + "\n";
+    out += "\r\x1b[2K" + line("total", width, done, totals_known ? total : 0, seconds, false) + "\n";
     ++lines_drawn_;
   }
   (void)!::write(STDERR_FILENO, out.data(), out.size());

@@ -44,7 +44,8 @@ class Progress {
 std::string clock_time(double seconds);
 // "812 MB/s" from bytes and seconds (MB = 10^6 bytes).
 std::string rate(uint64_t bytes, double seconds);
-// "512 MiB / 2 GiB  25%  120 MB/s  ETA 0:12", or "FAILED after 3 MiB".
+// "512 MiB / 2 GiB  25%  120 MB/s  ETA 0:12", "512 MiB  120 MB/s" while the
+// total is not known (0), or "FAILED after 3 MiB".
 std::string progress_text(uint64_t done, uint64_t total, double seconds, bool failed);
 
 }  // namespace qflash::cli

@@ -29,7 +29,7 @@ std::string drive_json(const std::optional<Drive>& drive);
 
 struct RunReport {
   std::string image;
-  std::optional<uint64_t> virtual_size;  // empty if the image did not open
+  std::optional<uint64_t> virtual_size;  // empty if the image did not open, or its stream's end was not reached
   std::optional<std::string> image_sha256;  // of the image file as read, hex
   std::vector<TargetOutcome> targets;
   double seconds = 0;  // the whole write (and verification), wall clock
