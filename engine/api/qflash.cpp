@@ -160,6 +160,8 @@ Result<FlashReport> flash(Image& image, const std::vector<FlashTarget>& targets,
   write.jobs = options.jobs;
   write.queue_depth = options.queue_depth;
   write.stop = options.stop;
+  write.target_digests = options.verify;
+  write.image_digest = false;  // FlashReport has no place for it
   std::vector<FlashProgress> progress(targets.size());
   if (options.progress)
     write.progress = [&](const std::vector<TargetProgress>& p) {

@@ -181,6 +181,10 @@ Status WriteSession::Impl::setup() {
   // in the order chunks are issued (which is each target's guest order).
   QF_ASSIGN(hasher_, WorkerPool::create(1));
   arm(hasher_->eventfd(), kHashTag, &hash_value_);
+  if (!options_.image_digest && !options_.image_sha256) {
+    digest_done_ = true;
+    return {};
+  }
   // A decompressing stream is read in one pass: a second reader would
   // decode it again, and a pipe cannot be read twice. A compressed file
   // takes its file's digest as its passes read it; standard input has none.
@@ -408,7 +412,7 @@ void WriteSession::Impl::issue_ready(TargetWriter& t) {
     if (!end_found_ && s.plan.guest + s.plan.length > t.end()) return too_small(t);
     cl.issued = true;
     cl.pending = t.issue(cl.slot, s, *ops_);
-    if (t.meets(s)) {
+    if (options_.target_digests && t.meets(s)) {
       ++cl.pending;
       hasher_->post(uint64_t(t.id()) << 32 | uint32_t(cl.slot), [&t, &s](Decompressor&) -> Status {
         t.digest(s);
@@ -443,7 +447,7 @@ void WriteSession::Impl::advance(TargetWriter& t) {
   } else if (t.phase == Phase::Chunks) {
     if (!winding() && t.next_index < t.last_index) return;
     if (!winding() && t.unfit.ok()) {
-      t.finish_digest();
+      if (options_.target_digests) t.finish_digest();
       t.issue_wipe(*ops_);
     }
     t.phase = Phase::Rest;

@@ -48,7 +48,8 @@ struct TargetResult {
   double seconds = 0;     // from joining to flushed (or failed)
   Status status;          // why it was dropped, if it was
   // SHA-256 of the raw bytes of its range, in order, as they were issued
-  // (zero ranges included): set once every byte was issued and flushed.
+  // (zero ranges included): set once every byte was issued and flushed,
+  // with WriteOptions::target_digests.
   std::optional<Sha256::Digest> sha256;
   bool complete = false;  // every byte of its range reached it and was flushed
 };
@@ -62,6 +63,12 @@ struct WriteOptions {
   uint64_t memory = 256ull << 20;   // buffer pool bytes
   unsigned jobs = 0;                // decompression workers; 0: one per CPU
   unsigned queue_depth = 64;        // io_uring entries
+  // Whether to take each target's SHA-256 (TargetResult::sha256, what
+  // verify_targets compares with) and the image file's (WriteReport::
+  // image_sha256, always taken when `image_sha256` is set): for callers that
+  // verify or report them; each costs a pass of SHA-256 over its bytes.
+  bool target_digests = true;
+  bool image_digest = true;
   // The published SHA-256 of the image file (the top image as read): the
   // first MiB of every target is written only once the file matched it, and
   // zeroed if it did not (the run then fails).
@@ -82,7 +89,7 @@ struct WriteReport {
   double seconds = 0;
   bool interrupted = false;
   // The SHA-256 of the image file as read, hex; empty if it could not be
-  // read to its end (the run failed or stopped first).
+  // read to its end (the run failed or stopped first) or was not asked for.
   std::string image_sha256;
   Status error;  // the image or run error that ended the run, if any
   // Bytes of the virtual disk: Chain::size(), or for a stream whose size is

@@ -186,6 +186,10 @@ int flash(const char* prog, FlashRequest& req) {
     progress.update(p);
   };
   req.write.stop = &stop;
+  // The digests are for --verify and the JSON report; the text summary
+  // prints neither.
+  req.write.target_digests = req.verify || req.json;
+  req.write.image_digest = req.json;
   auto written = write_image(*chain, targets, req.write);
   progress.finish();
   // Failures before any byte was written.
