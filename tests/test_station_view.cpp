@@ -1,7 +1,8 @@
 // The pure parts of station mode, in memory: slot names from sysfs paths,
 // --slot matching, the --slot-names file, the terminal table (fits, clips,
 // never more lines than the terminal has), the JSON of events and records;
-// and the system disk found as in use.
+// and the system disk found as in use. Also the progress text they share
+// with qflash write.
 #include <sys/stat.h>
 
 #include <gtest/gtest.h>
@@ -9,6 +10,7 @@
 #include "engine/station/slots.h"
 #include "io/devices/devices.h"
 #include "tests/support/mass_support.h"
+#include "tools/cli/progress.h"
 #include "tools/cli/station_view.h"
 
 namespace qflash::test {
@@ -161,6 +163,14 @@ TEST(StationDevices, SystemDiskIsInUse) {
     EXPECT_NE(drive_in_use(*d).find("holds / or /boot"), std::string::npos) << d->path;
   }
   EXPECT_TRUE(found);
+}
+
+// A total of 0 is one not known yet (a stream whose size is found at its
+// end): bytes and rate only, no percentage or ETA.
+TEST(ProgressText, WithAndWithoutATotal) {
+  EXPECT_EQ(cli::progress_text(256u << 20, 1u << 30, 2.0, false), "256 MiB / 1 GiB  25%  134 MB/s  ETA 0:06");
+  EXPECT_EQ(cli::progress_text(256u << 20, 0, 2.0, false), "256 MiB  134 MB/s");
+  EXPECT_EQ(cli::progress_text(3u << 20, 0, 1.0, true), "FAILED after 3 MiB");
 }
 
 }  // namespace
