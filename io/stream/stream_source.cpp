@@ -156,9 +156,8 @@ class StreamSource final : public Source {
     std::lock_guard lock(mu_);
     return end_;
   }
-  // Every read stopped short of the bound at the stream's end, or the
-  // stream is longer than the bound (a target range as long as the bound
-  // was read to it).
+  // A stream read up to the bound without reaching its end is longer than
+  // the most taken from it.
   Status settle() const override {
     std::lock_guard lock(mu_);
     if (!bound_ || end_) return {};
