@@ -414,10 +414,13 @@ void WriteSession::Impl::issue_ready(TargetWriter& t) {
     cl.pending = t.issue(cl.slot, s, *ops_);
     if (options_.target_digests && t.meets(s)) {
       ++cl.pending;
-      hasher_->post(uint64_t(t.id()) << 32 | uint32_t(cl.slot), [&t, &s](Decompressor&) -> Status {
-        t.digest(s);
-        return {};
-      });
+      // The range's end as it is now: the engine thread may cut it (an end
+      // found) while the hash thread works.
+      hasher_->post(uint64_t(t.id()) << 32 | uint32_t(cl.slot),
+                    [&t, &s, end = t.end()](Decompressor&) -> Status {
+                      t.digest(s, end);
+                      return {};
+                    });
     }
     if (cl.pending == 0)
       release(t, c);

@@ -84,10 +84,10 @@ unsigned TargetWriter::issue(int slot_index, Slot& s, OpQueue& ops) {
   return queued_;
 }
 
-void TargetWriter::digest(Slot& s) {
+void TargetWriter::digest(Slot& s, uint64_t end) {
   const ChunkPlan& p = s.plan;
   const uint64_t a = std::max(p.guest, wt_.guest_start);
-  const uint64_t b = std::min(p.guest + p.length, end());
+  const uint64_t b = std::min(p.guest + p.length, end);
   if (a >= b) return;
   // Targets starting at the same guest offset hold the same digest state
   // when they reach the same chunk: the first to take the whole chunk in

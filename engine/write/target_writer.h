@@ -100,9 +100,11 @@ class TargetWriter {
   bool meets(const Slot& s) const {
     return std::max(s.plan.guest, wt_.guest_start) < std::min(s.plan.guest + s.plan.length, end());
   }
-  // Takes its part of the chunk into its digest. Called for its chunks in
-  // guest order, one at a time, on any one thread while the chunk is held.
-  void digest(Slot& slot);
+  // Takes its part of the chunk, up to guest offset `end` (its range's end
+  // when the chunk was issued), into its digest. Called for its chunks in
+  // guest order, one at a time, on any one thread while the chunk is held;
+  // reads nothing the engine thread changes meanwhile.
+  void digest(Slot& slot, uint64_t end);
   // Queues the zeroing of the device past its range (--wipe-rest).
   void issue_wipe(OpQueue& ops);
   // Queues its first MiB: the bytes kept back, or zeros (`good` false).
