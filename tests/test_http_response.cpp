@@ -204,24 +204,33 @@ TEST(HttpOrigins, ParsesAllowOrigin) {
   EXPECT_EQ(r.error().message.find("s3cret"), std::string::npos);
 }
 
-TEST(HttpPipeline, DeepAheadAndInFlightFitsTheLink) {
+TEST(HttpPipeline, AheadAndInFlightFitTheLink) {
   PipelineLimits lim;  // 1 MiB chunks, 128 MiB budget, 16 transfers, 8 chunks a request
+  // Nothing measured: the whole budget.
   Pipeline start = plan_pipeline({}, lim);
-  EXPECT_EQ(start.ahead_chunks, 128u);  // the whole budget, always
+  EXPECT_EQ(start.ahead_chunks, 128u);
   EXPECT_EQ(start.request_chunks, 8u);
   EXPECT_EQ(start.transfers, 16);
-  // Near and fast (0.2 ms, 1 GB/s): 8 ranges of one chunk in flight.
+  // The opening request's round trip only (3 ms), the rate assumed (1 GB/s):
+  // 12 chunks in flight, twice that ahead.
+  Pipeline opened = plan_pipeline({0.003, 0}, lim);
+  EXPECT_EQ(opened.ahead_chunks, 24u);
+  EXPECT_EQ(opened.request_chunks, 1u);
+  EXPECT_EQ(opened.transfers, 12);
+  // Near and fast (0.2 ms, 1 GB/s): 8 ranges of one chunk in flight, 16 ahead.
   Pipeline near = plan_pipeline({0.0002, 1e9}, lim);
-  EXPECT_EQ(near.ahead_chunks, 128u);
+  EXPECT_EQ(near.ahead_chunks, 16u);
   EXPECT_EQ(near.request_chunks, 1u);
   EXPECT_EQ(near.transfers, 8);
   // 100 ms at 100 MB/s: 39 chunks in flight, as 13 requests of 3 (16 of
-  // them would cover it).
+  // them would cover it), 78 ahead.
   Pipeline far = plan_pipeline({0.1, 100e6}, lim);
+  EXPECT_EQ(far.ahead_chunks, 78u);
   EXPECT_EQ(far.request_chunks, 3u);
   EXPECT_EQ(far.transfers, 13);
-  // Never more in flight than the read-ahead, however far.
+  // Never more than the budget, however far.
   Pipeline farther = plan_pipeline({0.2, 1e9}, lim);
+  EXPECT_EQ(farther.ahead_chunks, 128u);
   EXPECT_EQ(farther.request_chunks, 8u);
   EXPECT_EQ(farther.transfers, 16);
   lim.budget = 4 << 20;

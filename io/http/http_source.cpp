@@ -170,6 +170,10 @@ class HttpSource final : public Source {
         if (!cr || !cr->total)
           return unsupported(name_ + ": the server does not tell the file's size");
         v_ = {*cr->total, a.etag, a.last_modified};
+        // The first round trip, measured before any other request loads the
+        // link: the read-ahead is planned from it from the start.
+        link_.rtt_s = t.first_byte_seconds();
+        if (!opt_.readahead_chunks) plan_ = plan_pipeline(link_, limits_);
         debug("%s: %llu bytes, ETag %s, Last-Modified %s", name_.c_str(),
               static_cast<unsigned long long>(v_.size), v_.etag.c_str(), v_.last_modified.c_str());
         auto parts = t.take_parts();
@@ -628,8 +632,8 @@ class HttpSource final : public Source {
   // MB/s link, and the pipeline shrank to 1 MiB requests); every window of
   // a few round trips, the pipeline is planned again from it.
   void measure(const Transfer& t) {
-    double rtt = t.first_byte_seconds();
-    link_.rtt_s = link_.rtt_s == 0 ? rtt : 0.75 * link_.rtt_s + 0.25 * rtt;
+    const double rtt = t.first_byte_seconds();
+    if (rtt > 0) link_.rtt_s = link_.rtt_s == 0 ? rtt : std::min(link_.rtt_s, rtt);
     auto now = Clock::now();
     double elapsed = std::chrono::duration<double>(now - window_start_).count();
     if (window_start_ == Clock::time_point{}) {

@@ -10,9 +10,16 @@
 namespace qflash {
 
 struct LinkEstimate {
-  double rtt_s = 0;   // time to first byte of a request (smoothed)
+  // The least time to first byte seen: the round trip without the wait
+  // behind other requests that the times measured under load include. 0
+  // while unknown.
+  double rtt_s = 0;
   double rate = 0;    // bytes/s delivered lately; 0 while unknown
 };
+
+// The rate assumed while none was measured yet (a fast LAN): a near link
+// is then read ahead little, a far one deep.
+inline constexpr double kAssumedRate = 1e9;
 
 struct PipelineLimits {
   size_t chunk = size_t(1) << 20;  // the grid every range is aligned to
@@ -27,16 +34,18 @@ struct Pipeline {
   long transfers;         // range requests in flight
 };
 
-// A sequential stream is read ahead as deep as the budget allows (the
-// chunks ahead are either in flight or cached, never both): a reader that
-// only waits for the oldest of a few ranges in flight turns the pipeline
-// into stop-and-go. The bytes in flight follow the link: four
-// times the bandwidth-delay product (the rate measured while too little
-// was in flight understates the link, so this can grow by that factor each
-// round), at least 8 chunks, at most the read-ahead; while the rate is
-// unknown, the most. Requests grow so that max_transfers of them cover it
-// (fewer round trips on a far link), and as many run as cover it, at
-// least 4.
+// The bytes in flight follow the link: four times the bandwidth-delay
+// product (the rate measured while too little was in flight understates
+// the link, so this can grow by that factor each round), at least 8
+// chunks, at most the budget; the rate is taken as kAssumedRate until
+// measured, and while the round trip is unknown everything is the most.
+// A sequential stream is read ahead twice that, at least 16 chunks, at most
+// the budget (the chunks ahead are either in flight or cached, never both):
+// a reader that only waits for the oldest of a few ranges in flight turns
+// the pipeline into stop-and-go, and a near link needs no deep read-ahead
+// (every buffer it holds is memory touched). Requests grow so that
+// max_transfers of them cover the bytes in flight (fewer round trips on a
+// far link), and as many run as cover it, at least 4.
 Pipeline plan_pipeline(const LinkEstimate& link, const PipelineLimits& limits);
 
 }  // namespace qflash
