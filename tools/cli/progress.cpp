@@ -25,7 +25,7 @@ std::string line(const std::string& name, size_t width, uint64_t done, uint64_t 
 std::string progress_text(uint64_t done, uint64_t total, double seconds, bool failed) {
   if (failed) return "FAILED after " + human_size(done);
   if (!total) return human_size(done) + "  " + rate(done, seconds);  // the size is found at the end
-  const int percent = total ? int(100.0 * double(done) / double(total)) : 100;
+  const int percent = int(100.0 * double(done) / double(total));
   std::string text = human_size(done) + " / " + human_size(total) + "  " +
                      std::to_string(percent) + "%  " + rate(done, seconds);
   if (done < total && done > 0 && seconds > 0)
