@@ -355,14 +355,13 @@ void WriteSession::Impl::fit(TargetWriter& t) {
                     0);
     t.shorten(image_end_ - start);
   }
-  if (chain_.size_is_bound() && end_found_ && t.end() < image_end_) return too_small(t);
-  if (end_found_) progress_[size_t(t.id())].total = t.target().length;
-  if (!end_found_)
+  if (!end_found_) {
     t.last_index = std::min(stager_->chunks(), t.end() / chunk + 1);
-  else if (!t.target().length)
-    t.last_index = t.next_index;
-  else
-    t.last_index = (t.end() + chunk - 1) / chunk;
+    return;
+  }
+  if (chain_.size_is_bound() && t.end() < image_end_) return too_small(t);
+  progress_[size_t(t.id())].total = t.target().length;
+  t.last_index = t.target().length ? (t.end() + chunk - 1) / chunk : t.next_index;
 }
 
 // How soon chunk `index` is wanted: the distance from the nearest target
