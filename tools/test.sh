@@ -62,6 +62,7 @@ case "$mode" in
     CC=clang CXX=clang++ tools/build.sh -DQFLASH_FUZZ=ON -DQFLASH_BENCH=OFF \
       -DQFLASH_SANITIZE=fuzzer-no-link,address,undefined "$@"
     export UBSAN_OPTIONS="halt_on_error=1:print_stacktrace=1:${UBSAN_OPTIONS:-}"
+    tests/fuzz/make_seeds.sh "$BUILD_DIR/tests/fuzz/seeds"
     seconds="${FUZZ_SECONDS:-60}"
     findings="$BUILD_DIR/findings"
     mkdir -p "$findings"
