@@ -741,7 +741,6 @@ class HttpSource final : public Source {
   long active_ = 0;  // transfers running or waiting for a retry
   std::optional<Error> fatal_;
   bool stop_ = false;
-  // The file's SHA-256, taken from the chunks as they arrive (start_sha256).
   // The file's SHA-256, taken from the chunks as they arrive (start_sha256):
   // chunks [0, next_hash_) were taken, of which the hasher hashed hashed_;
   // the others wait in to_hash_. sha_ is the hasher's alone until it ends.
