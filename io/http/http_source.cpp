@@ -255,7 +255,7 @@ class HttpSource final : public Source {
             if (--s.waiters == 0) slots_.erase(i);
             break;
           }
-          cv_.wait(lk);
+          arrived(i).wait(lk);
         }
       }
       lk.unlock();
@@ -465,7 +465,7 @@ class HttpSource final : public Source {
       } else {
         it->second.state = State::Done;
         it->second.chunk = chunk;
-        cv_.notify_all();
+        arrived(i).notify_all();
       }
     }
     hash(lk, i, std::move(chunk));
@@ -579,6 +579,7 @@ class HttpSource final : public Source {
     demand_.clear();
     ahead_.clear();
     cv_.notify_all();
+    for (auto& c : arrived_) c.notify_all();
   }
 
   void finish(Transfer& t, CURLcode rc) {
@@ -727,7 +728,12 @@ class HttpSource final : public Source {
 
   // Shared with readers, under mu_ (read_at is const to callers).
   mutable std::mutex mu_;
-  mutable std::condition_variable cv_;
+  mutable std::condition_variable cv_;  // the digest's end, the run's
+  // Readers wait for chunk i on arrived(i): one condition per chunk would
+  // outlive its slot, one for all woke every reader (up to 16 of them) for
+  // each chunk, on 2 CPUs a context switch each.
+  mutable std::array<std::condition_variable, 32> arrived_;
+  std::condition_variable& arrived(uint64_t i) const { return arrived_[i % arrived_.size()]; }
   mutable ChunkCache cache_;
   std::shared_ptr<ChunkPool> pool_;  // outlives every chunk handed out
   mutable std::unordered_map<uint64_t, Slot> slots_;
