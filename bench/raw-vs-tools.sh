@@ -15,6 +15,8 @@
 #   qflash write --no-bmap (1)  vs  qflash-mass --no-bmap (4 targets)
 # Targets are discarded before and compared with the disk after each run.
 # Goals (issue 12): qflash <= 0.8x DEC|dd, <= 0.5x bmaptool, 4 targets <= 1.3x one.
+# Each time is the median of RUNS runs (default 3): single runs of the fast
+# formats spread by a third on a shared 2-core VM.
 #
 # Usage: bench/raw-vs-tools.sh [WORKDIR]   (default /var/tmp/qflash-raw-bench)
 set -euo pipefail
@@ -25,6 +27,7 @@ work="${1:-/var/tmp/qflash-raw-bench}"
 mib="${DISK_MIB:-512}"
 formats="${FORMATS:-xz zst gz bz2}"
 xz_level="${XZ_LEVEL:--1}"
+runs="${RUNS:-3}"
 
 need_packages e2fsprogs gdisk xz-utils zstd gzip bzip2 bmap-tools time util-linux
 [ -x "$bin/qflash-mass" ] || tools/build.sh
@@ -80,23 +83,34 @@ check() {
   for d in "$@"; do cmp -n "$size" disk.raw "$d" >/dev/null || { echo "MISMATCH on $d" >&2; exit 1; }; done
 }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a / b }'; }
-# Wall seconds of "$@" (run through sh -c), output dropped.
+# Wall seconds of "$1" (run through sh -c), output dropped.
 measure() {
   /usr/bin/time -f "%e" -o stats.txt sh -c "$1" >/dev/null 2>run.err || { cat run.err >&2; exit 1; }
   wall=$(tail -1 stats.txt)
 }
+# timed "CMD" DEVICES...: the median wall seconds of $runs runs of CMD, the
+# devices discarded before each and compared with the disk after it.
+timed() {
+  local cmd="$1" times=() _
+  shift
+  for _ in $(seq "$runs"); do
+    fresh "$@"; measure "$cmd"; check "$@"
+    times+=("$wall")
+  done
+  wall=$(printf "%s\n" "${times[@]}" | sort -n | awk '{ t[NR] = $1 } END { print t[int((NR + 1) / 2)] }')
+}
 dec() { case "$1" in xz) echo xz ;; zst) echo zstd ;; gz) echo gzip ;; bz2) echo bzip2 ;; esac; }
 
-echo "disk: $((size >> 20)) MiB, $(($(stat -c %b disk.raw) * 512 >> 20)) MiB allocated; load: $(cut -d' ' -f1-3 /proc/loadavg)"
+echo "disk: $((size >> 20)) MiB, $(($(stat -c %b disk.raw) * 512 >> 20)) MiB allocated; median of $runs; load: $(cut -d' ' -f1-3 /proc/loadavg)"
 printf "%-5s %9s %9s %6s %9s %9s %6s %9s %6s\n" fmt "dec|dd" qflash ratio bmaptool "q+bmap" ratio "q 4 tgt" "4/1"
 for f in $formats; do
   d1="${devs[0]}"
-  fresh "$d1"; measure "$(dec "$f") -dc disk.raw.$f | dd of=$d1 bs=4M oflag=direct iflag=fullblock conv=fsync status=none"; t_dd=$wall; check "$d1"
-  fresh "$d1"; measure "$bin/qflash write --yes --no-bmap disk.raw.$f $d1"; t_q=$wall; check "$d1"
-  fresh "$d1"; measure "bmaptool -q copy --bmap disk.raw.bmap disk.raw.$f $d1"; t_b=$wall; check "$d1"
-  fresh "$d1"; measure "$bin/qflash write --yes --bmap=disk.raw.bmap disk.raw.$f $d1"; t_qb=$wall; check "$d1"
+  timed "$(dec "$f") -dc disk.raw.$f | dd of=$d1 bs=4M oflag=direct iflag=fullblock conv=fsync status=none" "$d1"; t_dd=$wall
+  timed "$bin/qflash write --yes --no-bmap disk.raw.$f $d1" "$d1"; t_q=$wall
+  timed "bmaptool -q copy --bmap disk.raw.bmap disk.raw.$f $d1" "$d1"; t_b=$wall
+  timed "$bin/qflash write --yes --bmap=disk.raw.bmap disk.raw.$f $d1" "$d1"; t_qb=$wall
   r_b=$(ratio "$t_qb" "$t_b")
-  fresh "${devs[@]}"; measure "$bin/qflash-mass --yes --no-bmap disk.raw.$f ${devs[*]}"; t_q4=$wall; check "${devs[@]}"
+  timed "$bin/qflash-mass --yes --no-bmap disk.raw.$f ${devs[*]}" "${devs[@]}"; t_q4=$wall
   printf "%-5s %9s %9s %6s %9s %9s %6s %9s %6s\n" "$f" "$t_dd" "$t_q" "$(ratio "$t_q" "$t_dd")" \
     "$t_b" "$t_qb" "$r_b" "$t_q4" "$(ratio "$t_q4" "$t_q")"
 done
