@@ -1,6 +1,7 @@
 // HTTP(S) sources: an image read with HTTP range requests on the libcurl
-// multi interface. One I/O thread drives every transfer of a source over
-// keep-alive connections (HTTP/2 streams where the server offers them);
+// multi interface. Two I/O threads (one on a single CPU) share the
+// transfers of a source over keep-alive connections (HTTP/2 streams where
+// the server offers them);
 // read_at() (from any thread) waits for the chunks it needs, kept in a
 // bounded LRU. Ranges lie on a fixed grid (chunk_size) so that caches keyed
 // on slices can share them between stations. Sequential streams are read
