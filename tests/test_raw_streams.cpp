@@ -148,7 +148,15 @@ TEST_F(RawStreams, StandardInput) {
   r = run("(cat " + compressed(".gz") + " | " + qflash_bin() + " write --image-size=10M - " + out + ")");
   EXPECT_NE(r.status, 0);
   EXPECT_NE(r.err.find("grows past the size 10485760"), std::string::npos) << r.err;
+  // So is one too small for a pipe that goes on past it, though the run
+  // read no further than the size (it is decoded on to its end at the end).
+  r = run("(cat " + disk() + " " + compressed(".zst") + " | " + qflash_bin() + " write --image-size=" +
+          std::to_string(kDiskMiB) + "M - " + out + ")");
+  EXPECT_NE(r.status, 0);
+  EXPECT_NE(r.err.find("standard input: the data grows past the size " + std::to_string(kDiskMiB << 20) +
+                       " given (--image-size)"), std::string::npos) << r.err;
 }
+
 
 // A stream whose end says its size ends where it ends: a raw tail that is
 // not whole sectors reads as zeros to the next 512 bytes (as qemu-img

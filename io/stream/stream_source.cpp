@@ -157,11 +157,22 @@ class StreamSource final : public Source {
     return end_;
   }
   // A stream read up to the bound without reaching its end is longer than
-  // the most taken from it.
+  // the most taken from it. One whose size was known and whose every byte
+  // was read is decoded on to its end, a few bytes at most: the checks a
+  // format keeps for its end (gzip's CRC-32, xz's check) come
+  // after the last byte of data, which the run may have taken without them.
   Status settle() const override {
     std::lock_guard lock(mu_);
-    if (!bound_ || end_) return {};
-    return corrupt(name_ + ": " + info_.compression + " stream goes on past " + announced());
+    if (!error_.ok()) return error_;
+    if (bound_ && !end_)
+      return corrupt(name_ + ": " + stream() + " goes on past " + announced());
+    for (auto& p : passes_)
+      while (!bound_ && p->decoded == size_ && !p->ended)
+        if (auto st = decode_more(*p); !st) {
+          error_ = st;
+          return st;
+        }
+    return {};
   }
 
   // The compressed file's digest is taken from the bytes the passes read,
@@ -258,10 +269,14 @@ class StreamSource final : public Source {
     return " at compressed byte " + std::to_string(p.input->position()) + ", decoded byte " +
            std::to_string(p.decoded);
   }
+  // What the bytes are, for messages: "gzip stream", or raw bytes on a pipe.
+  std::string stream() const { return format_ ? info_.compression + " stream" : "the data"; }
   std::string announced() const {
     if (bound_)
       return std::to_string(size_) + " bytes, the most taken from a stream that does not say its size";
-    return "the size " + std::to_string(size_) + " it announced (" + info_.size_from + ")";
+    const bool given = options_.size_hint && info_.size_from == options_.size_hint_from;
+    return "the size " + std::to_string(size_) + (given ? " given (" : " it announced (") +
+           info_.size_from + ")";
   }
 
   // Decodes the next piece of the stream into the pass's window, a ring in
@@ -269,7 +284,7 @@ class StreamSource final : public Source {
   // dropped (nothing moves).
   Status decode_more(Pass& p) const {
     if (p.ended)
-      return corrupt(name_ + ": " + info_.compression + " stream ends at byte " +
+      return corrupt(name_ + ": " + stream() + " ends at byte " +
                      std::to_string(p.decoded) + ", before " + announced());
     const size_t ring = p.ring;
     if (p.win_len == ring) {
@@ -308,7 +323,7 @@ class StreamSource final : public Source {
       return corrupt(name_ + ": corrupt " + info_.compression + " stream (" + p.decoder->message() +
                      ")" + where(p));
     if (p.decoded > size_)
-      return corrupt(name_ + ": " + info_.compression + " stream grows past " + announced() + where(p));
+      return corrupt(name_ + ": " + stream() + " grows past " + announced() + where(p));
     if (st == StreamStatus::End) {
       p.ended = true;
       if (bound_) {
@@ -316,12 +331,12 @@ class StreamSource final : public Source {
         return {};
       }
       if (p.decoded < size_ && size_ != UINT64_MAX)
-        return corrupt(name_ + ": " + info_.compression + " stream ends at byte " +
+        return corrupt(name_ + ": " + stream() + " ends at byte " +
                        std::to_string(p.decoded) + ", before " + announced());
       return {};
     }
     if (p.input_eof && made == 0 && had == p.in.size())
-      return corrupt(name_ + ": " + info_.compression + " stream is truncated" + where(p));
+      return corrupt(name_ + ": " + stream() + " is truncated" + where(p));
     return {};
   }
 
