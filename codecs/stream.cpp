@@ -13,6 +13,7 @@ const char* stream_format_name(StreamFormat format) {
     case StreamFormat::Xz: return "xz";
     case StreamFormat::Zstd: return "zstd";
     case StreamFormat::Bzip2: return "bzip2";
+    case StreamFormat::Zip: return "zip";
   }
   return "?";
 }
@@ -28,6 +29,9 @@ std::optional<StreamFormat> detect_stream_format(std::span<const uint8_t> head) 
   // bzip2: "BZh" and a block size digit 1-9.
   if (starts("BZh", 3) && head.size() >= 4 && head[3] >= '1' && head[3] <= '9')
     return StreamFormat::Bzip2;
+  // zip: a local file header first (an archive that begins otherwise, e.g.
+  // a self-extracting one, is not taken for one).
+  if (starts("PK\x03\x04", 4)) return StreamFormat::Zip;
   return std::nullopt;
 }
 
@@ -38,6 +42,7 @@ std::unique_ptr<StreamDecoder> make_stream_decoder(StreamFormat format, unsigned
     case StreamFormat::Xz: return detail::make_xz_decoder(threads, memory_limit);
     case StreamFormat::Zstd: return detail::make_zstd_stream_decoder(memory_limit);
     case StreamFormat::Bzip2: return detail::make_bzip2_decoder(threads, memory_limit);
+    case StreamFormat::Zip: return detail::make_zip_decoder();
   }
   return nullptr;
 }

@@ -1,11 +1,13 @@
-// Streaming decoders for compressed raw disk images: gzip (zlib), xz
-// (liblzma, multi-threaded over the stream's blocks), zstd (libzstd) and
-// bzip2 (libbz2, its blocks cut apart and decoded on several threads).
+// Streaming decoders for compressed raw disk images: gzip (ISA-L), xz
+// (liblzma, multi-threaded over the stream's blocks), zstd (libzstd), bzip2
+// (libbz2, its blocks cut apart and decoded on several threads) and a zip
+// archive of one file (deflated, by ISA-L, or stored).
 // Unlike Decompressor (one cluster in, one cluster out), these take a
 // stream of any length in pieces and give its bytes in order.
 //
 // Concatenated streams (several gzip members, xz streams, zstd frames or
-// bzip2 streams, as pigz, pbzip2 or `cat` make them) decode as one.
+// bzip2 streams, as pigz, pbzip2 or `cat` make them) decode as one. A zip
+// archive decodes as its one file; one of more files is Corrupt.
 #pragma once
 
 #include <cstdint>
@@ -16,7 +18,7 @@
 
 namespace qflash {
 
-enum class StreamFormat : uint8_t { Gzip, Xz, Zstd, Bzip2 };
+enum class StreamFormat : uint8_t { Gzip, Xz, Zstd, Bzip2, Zip };
 
 const char* stream_format_name(StreamFormat format);
 

@@ -11,5 +11,6 @@ std::unique_ptr<StreamDecoder> make_gzip_decoder();
 std::unique_ptr<StreamDecoder> make_xz_decoder(unsigned threads, uint64_t memory_limit);
 std::unique_ptr<StreamDecoder> make_zstd_stream_decoder(uint64_t memory_limit);
 std::unique_ptr<StreamDecoder> make_bzip2_decoder(unsigned threads, uint64_t memory_limit);
+std::unique_ptr<StreamDecoder> make_zip_decoder();
 
 }  // namespace qflash::detail

@@ -71,6 +71,8 @@ TEST(StreamDetect, Magics) {
   EXPECT_EQ(fmt(std::string("\xfd" "7zXZ\0", 6)), StreamFormat::Xz);
   EXPECT_EQ(fmt("\x28\xb5\x2f\xfd\x20\x00"), StreamFormat::Zstd);
   EXPECT_EQ(fmt("BZh91AY"), StreamFormat::Bzip2);
+  EXPECT_EQ(fmt("PK\x03\x04\x14\x00"), StreamFormat::Zip);
+  EXPECT_FALSE(fmt("PK\x05\x06"));  // an empty archive: its end record alone
   EXPECT_FALSE(fmt("BZh0"));
   EXPECT_FALSE(fmt("QFI\xfb"));
   EXPECT_FALSE(fmt(""));
@@ -143,6 +145,96 @@ TEST(GzipDecoder, HeaderInPieces) {
   EXPECT_EQ(room.size(), 1u);
   out.pop_back();
   EXPECT_EQ(out, raw);
+}
+
+// A zip archive of one deflated file as `zip` writes it to a pipe (the
+// sizes in a descriptor after the data) or to a file (in the header), then
+// the central directory (only its signature is read).
+std::vector<uint8_t> zip_of(std::span<const uint8_t> raw, bool descriptor, const std::string& name = "a.img") {
+  z_stream z{};
+  deflateInit2(&z, 1, Z_DEFLATED, -15, 8, Z_DEFAULT_STRATEGY);
+  std::vector<uint8_t> data(deflateBound(&z, uLong(raw.size())) + 64);
+  z.next_in = const_cast<uint8_t*>(raw.data());
+  z.avail_in = uInt(raw.size());
+  z.next_out = data.data();
+  z.avail_out = uInt(data.size());
+  deflate(&z, Z_FINISH);
+  data.resize(z.total_out);
+  deflateEnd(&z);
+  const uint32_t crc = uint32_t(crc32(0, raw.data(), uInt(raw.size())));
+  std::vector<uint8_t> zip;
+  auto le = [&](uint64_t v, int bytes) {
+    for (int k = 0; k < bytes; ++k) zip.push_back(uint8_t(v >> (8 * k)));
+  };
+  le(0x04034b50, 4), le(20, 2), le(descriptor ? 8 : 0, 2), le(8, 2), le(0, 4);
+  le(descriptor ? 0 : crc, 4), le(descriptor ? 0 : data.size(), 4), le(descriptor ? 0 : raw.size(), 4);
+  le(name.size(), 2), le(0, 2);
+  zip.insert(zip.end(), name.begin(), name.end());
+  zip.insert(zip.end(), data.begin(), data.end());
+  if (descriptor) le(0x08074b50, 4), le(crc, 4), le(data.size(), 4), le(raw.size(), 4);
+  le(0x02014b50, 4), le(0, 42);
+  zip.insert(zip.end(), name.begin(), name.end());
+  le(0x06054b50, 4), le(0, 4), le(1, 2), le(1, 2), le(0, 10);
+  return zip;
+}
+
+// Fed a byte at a time (a slow pipe): the bytes igzip read ahead past the
+// deflate data, in calls before the one where it ended, are the
+// descriptor's and the directory's, and are found there.
+TEST(ZipDecoder, OneFileInPieces) {
+  const auto raw = pattern(1 << 20);
+  for (bool descriptor : {true, false}) {
+    SCOPED_TRACE(descriptor);
+    const auto zip = zip_of(raw, descriptor);
+    auto dec = make_stream_decoder(StreamFormat::Zip, 1, 64 << 20);
+    std::vector<uint8_t> out(raw.size() + 1);
+    std::span<uint8_t> room(out);
+    StreamStatus st = StreamStatus::Ok;
+    for (size_t at = 0; at < zip.size() && st == StreamStatus::Ok; ++at) {
+      std::span<const uint8_t> in(zip.data() + at, 1);
+      st = dec->decode(in, room, at + 1 == zip.size());
+      ASSERT_NE(st, StreamStatus::Corrupt) << "at " << at << ": " << dec->message();
+    }
+    EXPECT_EQ(st, StreamStatus::End);
+    EXPECT_EQ(room.size(), 1u);
+    out.pop_back();
+    EXPECT_EQ(out, raw);
+  }
+}
+
+TEST(ZipDecoder, RefusesWhatItCannotCheck) {
+  const auto raw = pattern(64 << 10);
+  auto decode = [](std::vector<uint8_t> zip) {
+    auto dec = make_stream_decoder(StreamFormat::Zip, 1, 64 << 20);
+    std::vector<uint8_t> out(1 << 20);
+    std::span<uint8_t> room(out);
+    std::span<const uint8_t> in(zip);
+    StreamStatus st = StreamStatus::Ok;
+    for (int calls = 0; st == StreamStatus::Ok && calls < 100; ++calls) st = dec->decode(in, room, true);
+    return st == StreamStatus::Corrupt ? dec->message() : std::string("not refused");
+  };
+  auto zip = zip_of(raw, true);
+  zip[30 + 5 + 100] ^= 0x55;  // in the deflate data
+  EXPECT_NE(decode(zip), "not refused");
+  zip = zip_of(raw, false);
+  zip[14] ^= 1;  // the CRC-32 in the header
+  EXPECT_EQ(decode(zip), "CRC-32 of the entry does not match");
+  zip = zip_of(raw, false);
+  zip[22] ^= 1;  // the uncompressed size
+  EXPECT_NE(decode(zip).find("the entry's sizes"), std::string::npos) << decode(zip);
+  zip = zip_of(raw, false);
+  zip[6] = 1;  // encrypted
+  EXPECT_EQ(decode(zip), "the entry is encrypted");
+  zip = zip_of(raw, false);
+  zip[28] = 200;  // an extra field of 200 bytes, which are deflate data: its own length runs past it
+  EXPECT_NE(decode(zip).find("extra field"), std::string::npos) << decode(zip);
+  // Two entries: the second's local header follows the first's data.
+  zip = zip_of(raw, false);
+  auto second = zip_of(raw, false, "b.img");
+  const size_t first_end = zip.size() - (4 + 42 + 5) - 22;
+  zip.resize(first_end);
+  zip.insert(zip.end(), second.begin(), second.end());
+  EXPECT_NE(decode(zip).find("a second file follows the first"), std::string::npos) << decode(zip);
 }
 
 TEST(StreamSource, WindowAndSecondPass) {

@@ -1,5 +1,5 @@
-// Raw disk images, compressed raw streams (gzip, xz, zstd, bzip2), standard
-// input and bmap files: every image made at test time from one raw GPT disk
+// Raw disk images, compressed raw streams (gzip, xz, zstd, bzip2, zip),
+// standard input and bmap files: every image made at test time from one raw GPT disk
 // with the command-line compressors and bmaptool, and every write compared
 // byte for byte with that disk.
 #include <gtest/gtest.h>
@@ -52,6 +52,7 @@ class RawStreams : public ::testing::Test {
     if (ext == ".zst") must("zstd -q -k -T0 " + disk());
     if (ext == ".gz") must("gzip -k " + disk());
     if (ext == ".bz2") must("bzip2 -k " + disk());
+    if (ext == ".zip") must("zip -q -j " + name + " " + disk());
     return name;
   }
 
@@ -78,7 +79,7 @@ TEST_F(RawStreams, RawFileEqualsAndKeepsHoles) {
 }
 
 TEST_F(RawStreams, EveryCompressionEqualsTheDisk) {
-  for (const char* ext : {".xz", ".zst", ".gz", ".bz2"}) expect_written(compressed(ext));
+  for (const char* ext : {".xz", ".zst", ".gz", ".bz2", ".zip"}) expect_written(compressed(ext));
 }
 
 // --jobs reaches the stream decoders: one thread takes the single-threaded
@@ -132,7 +133,7 @@ TEST_F(RawStreams, StandardInput) {
   // zstd says its size in the frame header; xz (index), gzip, bzip2 and raw
   // bytes say it only at their end, found as the one pass reaches it.
   for (const std::string& image : {compressed(".zst"), compressed(".xz"), compressed(".gz"),
-                                   compressed(".bz2"), disk()}) {
+                                   compressed(".bz2"), compressed(".zip"), disk()}) {
     SCOPED_TRACE(image);
     fs::remove(out);
     auto r = run("(cat " + image + " | " + qflash_bin() + " write --json - " + out + ")");
@@ -156,7 +157,6 @@ TEST_F(RawStreams, StandardInput) {
   EXPECT_NE(r.err.find("standard input: the data grows past the size " + std::to_string(kDiskMiB << 20) +
                        " given (--image-size)"), std::string::npos) << r.err;
 }
-
 
 // A stream whose end says its size ends where it ends: a raw tail that is
 // not whole sectors reads as zeros to the next 512 bytes (as qemu-img
@@ -279,7 +279,8 @@ TEST_F(RawStreams, TruncatedAndCorruptStreamsFail) {
     bool truncate;
   };
   for (Case c : {Case{".xz", true}, Case{".zst", true}, Case{".gz", true}, Case{".bz2", true},
-                 Case{".zst", false}, Case{".gz", false}, Case{".bz2", false}, Case{".xz", false}}) {
+                 Case{".zip", true}, Case{".zst", false}, Case{".gz", false}, Case{".bz2", false},
+                 Case{".xz", false}, Case{".zip", false}}) {
     const std::string bad = scratch / (std::string("bad.img") + c.ext);
     must("cp " + compressed(c.ext) + " " + bad);
     const auto size = fs::file_size(bad);
@@ -299,6 +300,54 @@ TEST_F(RawStreams, TruncatedAndCorruptStreamsFail) {
     EXPECT_EQ(fault_lines, 1u) << r.err;
     EXPECT_NE(r.err.find("byte"), std::string::npos) << r.err;
   }
+}
+
+// Zip archives of one image, as `zip` writes them to a file (sizes in the
+// local header) and to a pipe (zip64 sizes in a data descriptor after the
+// data), deflated and stored, from a file and from standard input; archives
+// of two files, encrypted ones and other methods refused, before writing
+// where the central directory says so.
+TEST_F(RawStreams, ZipArchivesOfOneImage) {
+  const std::string out = scratch / "out.raw", piped = scratch / "piped.zip",
+                    stored = scratch / "stored.zip";
+  must("(cat " + disk() + " | zip -q | cat > " + piped + ")");
+  must("zip -q -j -0 " + stored + " " + disk());
+  for (const std::string& zip : {compressed(".zip"), piped, stored}) {
+    SCOPED_TRACE(zip);
+    expect_written(zip);
+    auto info = must(qflash_bin() + " info " + zip);
+    EXPECT_NE(info.find("compression: zip"), std::string::npos) << info;
+    EXPECT_NE(info.find("size from: zip central directory"), std::string::npos) << info;
+    fs::remove(out);
+    auto r = run("(cat " + zip + " | " + qflash_bin() + " write --json - " + out + ")");
+    ASSERT_EQ(r.status, 0) << r.err;
+    EXPECT_EQ(first_difference(out, disk()), -1);
+  }
+
+  const std::string two = scratch / "two.zip", other = scratch / "other.img";
+  must("(head -c 1M /dev/urandom > " + other + " && zip -q -j " + two + " " + disk() + " " + other + ")");
+  fs::remove(out);
+  auto r = run(qflash_bin() + " write " + two + " " + out);
+  EXPECT_EQ(r.status, 1) << r.err;
+  EXPECT_NE(r.err.find(two + ": zip archive holds 2 files (qflash writes a zip of one image)"),
+            std::string::npos) << r.err;
+  EXPECT_FALSE(fs::exists(out));
+  r = run("(cat " + two + " | " + qflash_bin() + " write - " + out + ")");
+  EXPECT_NE(r.status, 0);
+  EXPECT_NE(r.err.find("a second file follows the first"), std::string::npos) << r.err;
+
+  const std::string secret = scratch / "secret.zip", bzipped = scratch / "bzipped.zip";
+  must("zip -q -j -P secret " + secret + " " + disk());
+  r = run(qflash_bin() + " write " + secret + " " + out);
+  EXPECT_NE(r.status, 0);
+  EXPECT_NE(r.err.find(secret + ": corrupt zip stream (the entry is encrypted)"), std::string::npos) << r.err;
+  // Method 12 (bzip2), set in the local header of the deflated archive.
+  must("cp " + compressed(".zip") + " " + bzipped);
+  must("(printf '\\014' | dd status=none conv=notrunc bs=1 seek=8 of=" + bzipped + ")");
+  r = run(qflash_bin() + " write " + bzipped + " " + out);
+  EXPECT_NE(r.status, 0);
+  EXPECT_NE(r.err.find("compression method 12 (qflash reads deflated and stored entries)"),
+            std::string::npos) << r.err;
 }
 
 TEST_F(RawStreams, BmapWritesMappedRangesChecked) {

@@ -19,7 +19,7 @@ esac
 # tools, mounts and file systems, the HTTP servers, the FUSE drive,
 # compressors, and groff to check the man pages.
 packages=(qemu-utils gdisk fdisk util-linux mount e2fsprogs nginx python3 openssl dmsetup zstd fuse3 curl time
-          groff-base xz-utils bzip2 gzip bmap-tools)
+          groff-base xz-utils bzip2 gzip zip bmap-tools)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -7,10 +7,10 @@
 #include <cstring>
 #include <span>
 #include <string>
-#include <string>
 #include <vector>
 
 #include "engine/partitions/partitions.h"
+#include "io/base/endian.h"
 
 namespace qflash {
 
@@ -24,18 +24,6 @@ struct Disk {
   Status read_at(std::span<uint8_t> buf, uint64_t offset, const char* what) const;
   Error corrupt(const std::string& msg) const { return qflash::corrupt(name + ": " + msg); }
 };
-
-inline uint16_t load_le16(const uint8_t* p) { return uint16_t(p[0] | p[1] << 8); }
-inline uint32_t load_le32(const uint8_t* p) {
-  uint32_t v;
-  std::memcpy(&v, p, 4);
-  return v;  // x86-64 and aarch64 Linux are little-endian
-}
-inline uint64_t load_le64(const uint8_t* p) {
-  uint64_t v;
-  std::memcpy(&v, p, 8);
-  return v;
-}
 
 // "sectors 2048-4095", for messages about a range of either table.
 inline std::string sectors_text(uint64_t first, uint64_t last) {

@@ -1,7 +1,9 @@
 // Stream sizes from metadata. xz: each stream ends with a 12-byte footer
 // giving the size of the index before it; the index lists every block's
 // uncompressed size. zstd: frame headers carry the content size when the
-// compressor knew it; frames are walked block header by block header.
+// compressor knew it; frames are walked block header by block header. zip:
+// the end of central directory record (zip64's when the sizes overflow)
+// locates the directory, whose one entry gives the size.
 #define ZSTD_STATIC_LINKING_ONLY  // ZSTD_getFrameHeader, ZSTD_frameHeaderSize
 #include "io/stream/stream_size.h"
 
@@ -20,6 +22,15 @@ constexpr uint64_t kXzIndexLimit = 64ull << 20;  // memory liblzma may use for o
 Error bad_xz(const Source& src, uint64_t at, const std::string& why) {
   return corrupt(src.name() + ": xz stream " + why + " (at byte " + std::to_string(at) + ")");
 }
+
+Error bad_zip(const Source& src, uint64_t at, const std::string& why) {
+  return corrupt(src.name() + ": zip archive " + why + " (at byte " + std::to_string(at) + ")");
+}
+
+constexpr uint32_t kZipEnd = 0x06054b50, kZip64End = 0x06064b50, kZip64Locator = 0x07064b50,
+                   kZipCentral = 0x02014b50;
+constexpr size_t kZipEndSize = 22, kZip64LocatorSize = 20, kZip64EndSize = 56,
+                 kZipCentralSize = 46, kZipMaxComment = 65535;
 
 }  // namespace
 
@@ -99,6 +110,58 @@ Result<std::optional<uint64_t>> zstd_decoded_size(const Source& src, bool first_
   }
   if (pos > size) return corrupt(src.name() + ": zstd stream is truncated");
   return std::optional<uint64_t>(total);
+}
+
+
+Result<uint64_t> zip_decoded_size(const Source& src) {
+  // The end record is the last 22 bytes but for a comment of up to 64 KiB:
+  // the last signature in that tail whose comment length ends the file.
+  const uint64_t size = src.size();
+  if (size < kZipEndSize) return bad_zip(src, 0, "is too short for its directory's end");
+  const uint64_t tail_at = size - std::min<uint64_t>(size, kZipEndSize + kZipMaxComment);
+  std::vector<uint8_t> tail(size - tail_at);
+  QF_TRY(src.read_exact(tail, tail_at));
+  std::optional<size_t> end;
+  for (size_t at = tail.size() - kZipEndSize + 1; at-- > 0;)
+    if (load_le32(&tail[at]) == kZipEnd && at + kZipEndSize + load_le16(&tail[at + 20]) == tail.size()) {
+      end = at;
+      break;
+    }
+  if (!end) return bad_zip(src, size, "has no end of central directory record: truncated or not zip");
+  const uint8_t* e = &tail[*end];
+  uint64_t entries = load_le16(e + 10), dir_at = load_le32(e + 16);
+  if (entries == 0xffff || dir_at == 0xffffffff) {
+    const uint64_t locator_at = tail_at + *end - kZip64LocatorSize;
+    if (tail_at + *end < kZip64LocatorSize) return bad_zip(src, tail_at + *end, "lacks its zip64 locator");
+    uint8_t locator[kZip64LocatorSize], end64[kZip64EndSize];
+    QF_TRY(src.read_exact(locator, locator_at));
+    if (load_le32(locator) != kZip64Locator) return bad_zip(src, locator_at, "lacks its zip64 locator");
+    const uint64_t end64_at = load_le64(locator + 8);
+    if (end64_at > size - kZip64EndSize) return bad_zip(src, locator_at, "locates its zip64 end past the file");
+    QF_TRY(src.read_exact(end64, end64_at));
+    if (load_le32(end64) != kZip64End) return bad_zip(src, end64_at, "has no zip64 end record there");
+    entries = load_le64(end64 + 32);
+    dir_at = load_le64(end64 + 48);
+  }
+  if (entries != 1)
+    return bad_zip(src, tail_at + *end,
+                   "holds " + std::to_string(entries) + " files (qflash writes a zip of one image)");
+  if (dir_at > size - kZipCentralSize) return bad_zip(src, dir_at, "has its directory past the file");
+  uint8_t central[kZipCentralSize];
+  QF_TRY(src.read_exact(central, dir_at));
+  if (load_le32(central) != kZipCentral) return bad_zip(src, dir_at, "has no directory entry there");
+  uint64_t usize = load_le32(central + 24);
+  if (usize != 0xffffffff) return usize;
+  // Zip64 extra field (id 1): the uncompressed size first.
+  const size_t name = load_le16(central + 28), extra = load_le16(central + 30);
+  std::vector<uint8_t> x(extra);
+  QF_TRY(src.read_exact(x, dir_at + kZipCentralSize + name));
+  for (size_t at = 0; at + 4 <= x.size();) {
+    const size_t len = load_le16(&x[at + 2]);
+    if (load_le16(&x[at]) == 1 && len >= 8 && at + 4 + 8 <= x.size()) return load_le64(&x[at + 4]);
+    at += 4 + len;
+  }
+  return bad_zip(src, dir_at, "gives no zip64 size for its entry");
 }
 
 }  // namespace qflash::detail

@@ -19,6 +19,10 @@ Result<uint64_t> xz_decoded_size(const Source& src);
 // where a walk would read the whole file, e.g. over HTTP).
 Result<std::optional<uint64_t>> zstd_decoded_size(const Source& src, bool first_only);
 
+// The uncompressed size of the one file of the zip archive `src`, from its
+// central directory (zip64 too); Corrupt if it holds another number of files.
+Result<uint64_t> zip_decoded_size(const Source& src);
+
 // The same for the first bytes of standard input: the first frame's size.
 std::optional<uint64_t> zstd_first_frame_size(std::span<const uint8_t> head);
 

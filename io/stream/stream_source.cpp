@@ -159,7 +159,7 @@ class StreamSource final : public Source {
   // A stream read up to the bound without reaching its end is longer than
   // the most taken from it. One whose size was known and whose every byte
   // was read is decoded on to its end, a few bytes at most: the checks a
-  // format keeps for its end (gzip's CRC-32, xz's check) come
+  // format keeps for its end (gzip's and zip's CRC-32, xz's check) come
   // after the last byte of data, which the run may have taken without them.
   Status settle() const override {
     std::lock_guard lock(mu_);
@@ -374,6 +374,9 @@ Result<SourcePtr> open_stream_source(SourcePtr compressed, StreamFormat format,
     // writes) is trusted and the stream is checked against it as it is read.
     QF_ASSIGN(size, detail::zstd_decoded_size(src, src.fd() < 0));
     info.size_from = "zstd frame headers";
+  } else if (format == StreamFormat::Zip) {
+    QF_ASSIGN(size, detail::zip_decoded_size(src));
+    info.size_from = "zip central directory";
   }
   if (!size && options.size_hint) {
     size = options.size_hint;
