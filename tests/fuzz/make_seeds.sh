@@ -7,7 +7,7 @@ out="$1"
 tmp="$(mktemp -d)"
 trap 'rm -rf "$tmp"' EXIT
 rm -rf "$out"
-mkdir -p "$out"/{fuzz_header,fuzz_image,fuzz_deflate,fuzz_zstd,fuzz_partitions}
+mkdir -p "$out"/{fuzz_header,fuzz_image,fuzz_deflate,fuzz_zstd,fuzz_partitions,fuzz_streams}
 
 # Small images covering the header variants and every kind of cluster.
 image() {  # image NAME CREATE-OPTIONS QEMU-IO-COMMANDS...
@@ -47,6 +47,26 @@ for k in 0 3 7; do
     zstd -q -c "$tmp/c" | cat "$tmp/sel" - >"$out/fuzz_zstd/${fill}_$k"
   done
 done
+# Compressed streams: one selector byte (format in the low 3 bits: gzip,
+# xz, zstd, bzip2, zip; pieces of the high 5 bits' size, 0: whole), then the
+# stream of 64 KiB of text and zeros; zip also as written to a pipe.
+{ yes "qflash stream seed" || true; } | head -c 32K >"$tmp/s"
+head -c 32K /dev/zero >>"$tmp/s"
+stream() {  # stream NAME SELECTOR COMMAND...
+  local name="$1" sel="$2"
+  shift 2
+  # Through cat: zip seeks back in a file it writes (headers), not in a pipe.
+  { printf "\\$(printf %03o "$sel")"; "$@" <"$tmp/s" | cat; } >"$out/fuzz_streams/$name"
+}
+stream gzip 0 gzip -c
+stream gzip_pieces $((7 << 3 | 0)) gzip -c
+stream xz 1 xz -c --check=crc32
+stream zstd 2 zstd -q -c
+stream bzip2 3 bzip2 -c
+stream zip 4 zip -q
+stream zip_pieces $((1 << 3 | 4)) zip -q
+zip -q -j "$tmp/file.zip" "$tmp/s"
+{ printf '\004'; cat "$tmp/file.zip"; } >"$out/fuzz_streams/zip_file"
 # Disks: one selector byte (0: detect the sector size), then a 128 KiB disk.
 truncate -s 128K "$tmp/gpt" "$tmp/mbr"
 sgdisk -a 1 -n 1:34:120 -c 1:boot -n 2:121:200 -t 2:8300 "$tmp/gpt" >/dev/null
