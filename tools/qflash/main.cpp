@@ -19,7 +19,9 @@ const char kUsage[] =
     "  partitions IMAGE    the MBR or GPT partition table of the virtual disk\n"
     "  station IMAGE       flash every drive plugged into the allowed --slot(s)\n"
     "\n"
-    "IMAGE is a path or an http(s):// URL. 'qflash COMMAND --help' for the\n"
+    "IMAGE is a QCOW2 or raw disk image, also compressed (gzip, xz, zstd, bzip2)\n"
+    "or in a zip of one file, told apart by its content: a path, an http(s)://\n"
+    "URL, or - for standard input. 'qflash COMMAND --help' for the\n"
     "options of a command; 'qflash --version' (-V) for the version. Exit status:\n"
     "0 success, 1 bad usage, bad image or refused target (nothing written),\n"
     "2 failed after writing, 130 interrupted.\n";
