@@ -44,8 +44,8 @@ class GzipDecoder final : public StreamDecoder {
       st_->avail_out = uint32_t(std::min<size_t>(out.size(), UINT32_MAX));
       const uint32_t avail_in = st_->avail_in, avail_out = st_->avail_out;
       const int r = isal_inflate(st_.get());
-      in = in.subspan(avail_in - st_->avail_in);
-      out = out.subspan(avail_out - st_->avail_out);
+      in = in.subspan(isal_moved(avail_in, st_->avail_in));
+      out = out.subspan(isal_moved(avail_out, st_->avail_out));
       boundary_ = false;
       if (r < 0) return fail(isal_text(r));
       if (st_->block_state == ISAL_BLOCK_FINISH) {

@@ -136,9 +136,9 @@ class ZipDecoder final : public StreamDecoder {
     st_->avail_out = uint32_t(std::min<size_t>(out.size(), UINT32_MAX));
     const uint32_t avail_in = st_->avail_in, avail_out = st_->avail_out;
     const int r = isal_inflate(st_.get());
-    consumed_ += avail_in - st_->avail_in;
-    in = in.subspan(avail_in - st_->avail_in);
-    made(out, avail_out - st_->avail_out);
+    consumed_ += isal_moved(avail_in, st_->avail_in);
+    in = in.subspan(isal_moved(avail_in, st_->avail_in));
+    made(out, isal_moved(avail_out, st_->avail_out));
     if (r < 0) return fail(r == ISAL_INVALID_LOOKBACK ? "invalid distance too far back"
                                                       : "invalid deflate data");
     if (st_->block_state != ISAL_BLOCK_FINISH) return StreamStatus::Ok;
