@@ -113,9 +113,11 @@ class HttpSource final : public Source {
                 ? Pipeline{http.readahead_chunks, 1, http.max_transfers}
                 : plan_pipeline({}, limits_);
     for (Lane& lane : lanes_) {
+      // The first lane may run them all (lane_limit).
+      const long most = &lane == &lanes_.front() ? http.max_transfers : lane_transfers(http.max_transfers);
       lane.multi = curl_multi_init();
-      curl_multi_setopt(lane.multi, CURLMOPT_MAX_HOST_CONNECTIONS, lane_transfers(http.max_transfers));
-      curl_multi_setopt(lane.multi, CURLMOPT_MAXCONNECTS, lane_transfers(http.max_transfers));
+      curl_multi_setopt(lane.multi, CURLMOPT_MAX_HOST_CONNECTIONS, most);
+      curl_multi_setopt(lane.multi, CURLMOPT_MAXCONNECTS, most);
     }
   }
 
@@ -357,6 +359,17 @@ class HttpSource final : public Source {
   long lane_transfers(long transfers) const {
     const long n = long(lanes_.size());
     return (std::max<long>(transfers, 1) + n - 1) / n;
+  }
+
+  // Under mu_: how many requests `lane` may have in flight. While the
+  // digest is taken, the first lane alone starts them: an I/O thread waits
+  // in hash() while the hasher is behind, which paces the link; another
+  // lane went on receiving meanwhile, the chunks it brought pushed unread
+  // ones out of a small cache, and they came twice (24 MiB at --memory=16M
+  // on a loaded machine: 26-40 requests of 1 MiB instead of 25).
+  long lane_limit(const Lane& lane) const {
+    if (hashing_) return &lane == &lanes_.front() ? plan_.transfers : 0;
+    return lane_transfers(plan_.transfers);
   }
 
   // Something new to do: every lane looks (the one with room takes it).
@@ -712,7 +725,7 @@ class HttpSource final : public Source {
             ++it;
           }
         }
-        while (!fatal_ && active_ < plan_.transfers && lane.active < lane_transfers(plan_.transfers)) {
+        while (!fatal_ && active_ < plan_.transfers && lane.active < lane_limit(lane)) {
           auto i = next_queued();
           if (!i) break;
           launch(lane, *i);
