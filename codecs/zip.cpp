@@ -41,7 +41,8 @@ class ZipDecoder final : public StreamDecoder {
           if (auto st = take_header(); st != StreamStatus::Ok) return st;
           continue;
         case Part::Data: {
-          if (out.empty() || (in.empty() && method_ == kStored)) return StreamStatus::Ok;
+          if (out.empty() || (in.empty() && method_ == kStored && consumed_ < size_in_))
+            return StreamStatus::Ok;
           const StreamStatus st = method_ == kDeflated ? inflate(in, out) : copy(in, out);
           if (st != StreamStatus::Ok || part_ == Part::Data) return st;
           continue;
