@@ -14,6 +14,12 @@
 namespace qflash::detail {
 namespace {
 
+// How far one isal_inflate call moved a counter (avail_in, avail_out) down
+// from `before` to `after`. On a corrupt stream igzip can hand back bytes
+// it had read ahead and leave avail_in above where it started (found by
+// fuzz_streams): that counts as nothing, where the subtraction would wrap.
+uint32_t moved(uint32_t before, uint32_t after) { return after <= before ? before - after : 0; }
+
 const char* isal_text(int r) {
   switch (r) {
     case ISAL_INVALID_BLOCK: return "invalid deflate block";
@@ -38,14 +44,8 @@ class GzipDecoder final : public StreamDecoder {
         if (auto st = take_header(in, out); st != StreamStatus::Ok || !header_done_) return st;
         continue;
       }
-      st_->next_in = const_cast<uint8_t*>(in.data());
-      st_->avail_in = uint32_t(std::min<size_t>(in.size(), UINT32_MAX));
-      st_->next_out = out.data();
-      st_->avail_out = uint32_t(std::min<size_t>(out.size(), UINT32_MAX));
-      const uint32_t avail_in = st_->avail_in, avail_out = st_->avail_out;
-      const int r = isal_inflate(st_.get());
-      in = in.subspan(isal_moved(avail_in, st_->avail_in));
-      out = out.subspan(isal_moved(avail_out, st_->avail_out));
+      const size_t given = in.size(), room = out.size();
+      const int r = isal_inflate_step(*st_, in, out);
       boundary_ = false;
       if (r < 0) return fail(isal_text(r));
       if (st_->block_state == ISAL_BLOCK_FINISH) {
@@ -54,7 +54,7 @@ class GzipDecoder final : public StreamDecoder {
         boundary_ = true;
         continue;
       }
-      if (avail_in == st_->avail_in && avail_out == st_->avail_out) return StreamStatus::Ok;
+      if (given == in.size() && room == out.size()) return StreamStatus::Ok;
     }
   }
   void reset() override {
@@ -132,5 +132,17 @@ class GzipDecoder final : public StreamDecoder {
 }  // namespace
 
 std::unique_ptr<StreamDecoder> make_gzip_decoder() { return std::make_unique<GzipDecoder>(); }
+
+int isal_inflate_step(inflate_state& st, std::span<const uint8_t>& in, std::span<uint8_t>& out) {
+  st.next_in = const_cast<uint8_t*>(in.data());
+  st.avail_in = uint32_t(std::min<size_t>(in.size(), UINT32_MAX));
+  st.next_out = out.data();
+  st.avail_out = uint32_t(std::min<size_t>(out.size(), UINT32_MAX));
+  const uint32_t avail_in = st.avail_in, avail_out = st.avail_out;
+  const int r = isal_inflate(&st);
+  in = in.subspan(moved(avail_in, st.avail_in));
+  out = out.subspan(moved(avail_out, st.avail_out));
+  return r;
+}
 
 }  // namespace qflash::detail

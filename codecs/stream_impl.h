@@ -5,6 +5,8 @@
 
 #include "codecs/stream.h"
 
+struct inflate_state;  // ISA-L's
+
 namespace qflash::detail {
 
 std::unique_ptr<StreamDecoder> make_gzip_decoder();
@@ -13,10 +15,9 @@ std::unique_ptr<StreamDecoder> make_zstd_stream_decoder(uint64_t memory_limit);
 std::unique_ptr<StreamDecoder> make_bzip2_decoder(unsigned threads, uint64_t memory_limit);
 std::unique_ptr<StreamDecoder> make_zip_decoder();
 
-// How far one isal_inflate call moved a counter (avail_in, avail_out) down
-// from `before` to `after`. On a corrupt stream igzip can hand back bytes
-// it had read ahead and leave avail_in above where it started (found by
-// fuzz_streams): that counts as nothing, where the subtraction would wrap.
-inline uint32_t isal_moved(uint32_t before, uint32_t after) { return after <= before ? before - after : 0; }
+// One isal_inflate call on `st` from the front of `in` into the front of
+// `out`, both moved past what it took and made; igzip's result (< 0: the
+// stream is corrupt). gzip members and zip entries share it.
+int isal_inflate_step(inflate_state& st, std::span<const uint8_t>& in, std::span<uint8_t>& out);
 
 }  // namespace qflash::detail

@@ -131,15 +131,11 @@ class ZipDecoder final : public StreamDecoder {
   }
 
   StreamStatus inflate(std::span<const uint8_t>& in, std::span<uint8_t>& out) {
-    st_->next_in = const_cast<uint8_t*>(in.data());
-    st_->avail_in = uint32_t(std::min<size_t>(in.size(), UINT32_MAX));
-    st_->next_out = out.data();
-    st_->avail_out = uint32_t(std::min<size_t>(out.size(), UINT32_MAX));
-    const uint32_t avail_in = st_->avail_in, avail_out = st_->avail_out;
-    const int r = isal_inflate(st_.get());
-    consumed_ += isal_moved(avail_in, st_->avail_in);
-    in = in.subspan(isal_moved(avail_in, st_->avail_in));
-    made(out, isal_moved(avail_out, st_->avail_out));
+    const size_t given = in.size();
+    std::span<uint8_t> rest = out;
+    const int r = isal_inflate_step(*st_, in, rest);
+    consumed_ += given - in.size();
+    made(out, out.size() - rest.size());
     if (r < 0) return fail(r == ISAL_INVALID_LOOKBACK ? "invalid distance too far back"
                                                       : "invalid deflate data");
     if (st_->block_state != ISAL_BLOCK_FINISH) return StreamStatus::Ok;

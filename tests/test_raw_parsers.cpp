@@ -85,9 +85,10 @@ std::vector<uint8_t> pattern(size_t n) {
   return v;
 }
 
-std::vector<uint8_t> gzip(std::span<const uint8_t> in) {
+// zlib's deflate of `in`: window_bits 15 + 16 a gzip member, -15 raw deflate.
+std::vector<uint8_t> deflated(std::span<const uint8_t> in, int window_bits) {
   z_stream z{};
-  deflateInit2(&z, 1, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY);
+  deflateInit2(&z, 1, Z_DEFLATED, window_bits, 8, Z_DEFAULT_STRATEGY);
   std::vector<uint8_t> out(deflateBound(&z, uLong(in.size())) + 64);
   z.next_in = const_cast<uint8_t*>(in.data());
   z.avail_in = uInt(in.size());
@@ -98,6 +99,8 @@ std::vector<uint8_t> gzip(std::span<const uint8_t> in) {
   deflateEnd(&z);
   return out;
 }
+
+std::vector<uint8_t> gzip(std::span<const uint8_t> in) { return deflated(in, 15 + 16); }
 
 std::vector<uint8_t> zstd(std::span<const uint8_t> in) {
   std::vector<uint8_t> out(ZSTD_compressBound(in.size()));
@@ -151,16 +154,7 @@ TEST(GzipDecoder, HeaderInPieces) {
 // sizes in a descriptor after the data) or to a file (in the header), then
 // the central directory (only its signature is read).
 std::vector<uint8_t> zip_of(std::span<const uint8_t> raw, bool descriptor, const std::string& name = "a.img") {
-  z_stream z{};
-  deflateInit2(&z, 1, Z_DEFLATED, -15, 8, Z_DEFAULT_STRATEGY);
-  std::vector<uint8_t> data(deflateBound(&z, uLong(raw.size())) + 64);
-  z.next_in = const_cast<uint8_t*>(raw.data());
-  z.avail_in = uInt(raw.size());
-  z.next_out = data.data();
-  z.avail_out = uInt(data.size());
-  deflate(&z, Z_FINISH);
-  data.resize(z.total_out);
-  deflateEnd(&z);
+  const std::vector<uint8_t> data = deflated(raw, -15);
   const uint32_t crc = uint32_t(crc32(0, raw.data(), uInt(raw.size())));
   std::vector<uint8_t> zip;
   auto le = [&](uint64_t v, int bytes) {
