@@ -158,7 +158,7 @@ std::vector<uint8_t> zip_of(std::span<const uint8_t> raw, bool descriptor, const
   const uint32_t crc = uint32_t(crc32(0, raw.data(), uInt(raw.size())));
   std::vector<uint8_t> zip;
   auto le = [&](uint64_t v, int bytes) {
-    for (int k = 0; k < bytes; ++k) zip.push_back(uint8_t(v >> (8 * k)));
+    for (int k = 0; k < bytes; ++k) zip.push_back(k < 8 ? uint8_t(v >> (8 * k)) : 0);  // zeros past 8
   };
   le(0x04034b50, 4), le(20, 2), le(descriptor ? 8 : 0, 2), le(8, 2), le(0, 4);
   le(descriptor ? 0 : crc, 4), le(descriptor ? 0 : data.size(), 4), le(descriptor ? 0 : raw.size(), 4);
