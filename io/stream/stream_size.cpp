@@ -112,7 +112,6 @@ Result<std::optional<uint64_t>> zstd_decoded_size(const Source& src, bool first_
   return std::optional<uint64_t>(total);
 }
 
-
 Result<uint64_t> zip_decoded_size(const Source& src) {
   // The end record is the last 22 bytes but for a comment of up to 64 KiB:
   // the last signature in that tail whose comment length ends the file.
@@ -131,13 +130,14 @@ Result<uint64_t> zip_decoded_size(const Source& src) {
   const uint8_t* e = &tail[*end];
   uint64_t entries = load_le16(e + 10), dir_at = load_le32(e + 16);
   if (entries == 0xffff || dir_at == 0xffffffff) {
-    const uint64_t locator_at = tail_at + *end - kZip64LocatorSize;
     if (tail_at + *end < kZip64LocatorSize) return bad_zip(src, tail_at + *end, "lacks its zip64 locator");
+    const uint64_t locator_at = tail_at + *end - kZip64LocatorSize;
     uint8_t locator[kZip64LocatorSize], end64[kZip64EndSize];
     QF_TRY(src.read_exact(locator, locator_at));
     if (load_le32(locator) != kZip64Locator) return bad_zip(src, locator_at, "lacks its zip64 locator");
     const uint64_t end64_at = load_le64(locator + 8);
-    if (end64_at > size - kZip64EndSize) return bad_zip(src, locator_at, "locates its zip64 end past the file");
+    if (size < kZip64EndSize || end64_at > size - kZip64EndSize)
+      return bad_zip(src, locator_at, "locates its zip64 end past the file");
     QF_TRY(src.read_exact(end64, end64_at));
     if (load_le32(end64) != kZip64End) return bad_zip(src, end64_at, "has no zip64 end record there");
     entries = load_le64(end64 + 32);
@@ -146,7 +146,8 @@ Result<uint64_t> zip_decoded_size(const Source& src) {
   if (entries != 1)
     return bad_zip(src, tail_at + *end,
                    "holds " + std::to_string(entries) + " files (qflash writes a zip of one image)");
-  if (dir_at > size - kZipCentralSize) return bad_zip(src, dir_at, "has its directory past the file");
+  if (size < kZipCentralSize || dir_at > size - kZipCentralSize)
+    return bad_zip(src, dir_at, "has its directory past the file");
   uint8_t central[kZipCentralSize];
   QF_TRY(src.read_exact(central, dir_at));
   if (load_le32(central) != kZipCentral) return bad_zip(src, dir_at, "has no directory entry there");

@@ -3,12 +3,17 @@
 // The first byte picks the format (low 3 bits) and how the input arrives
 // (the rest: in pieces of 1 to 31 bytes, as from a slow pipe, or whole);
 // the output goes through a 64 KiB buffer with a canary after it, at most
-// 16 MiB of it so that a bomb does not stall the fuzzer.
+// 16 MiB of it so that a bomb does not stall the fuzzer. The formats whose
+// size is read from their metadata (xz's index, zstd's frame headers, zip's
+// central directory) are then opened as a stream source and read, as a
+// file or URL would be.
 #include <algorithm>
 #include <cstdlib>
 #include <vector>
 
 #include "codecs/stream.h"
+#include "io/stream/stream_source.h"
+#include "tests/support/memory_source.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   using namespace qflash;
@@ -43,6 +48,21 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     } else if (at == end && !last) {
       end = std::min(stream.size(), end + piece);
     }
+  }
+  if (format == StreamFormat::Xz || format == StreamFormat::Zstd || format == StreamFormat::Zip) {
+    StreamOptions options;
+    options.threads = 1;
+    options.decoder_memory = 64 << 20;
+    options.window = 4 << 20;
+    auto src = open_stream_source(std::make_shared<test::MemorySource>(stream), format, options);
+    if (!src) return 0;
+    const Source& s = **src;
+    std::vector<uint8_t> buf(kOut);
+    for (uint64_t at = 0; at < std::min<uint64_t>(s.size(), 16u << 20); at += kOut) {
+      auto n = s.read_at(buf, at);
+      if (!n || *n == 0) return 0;
+    }
+    (void)s.settle();
   }
   return 0;
 }
