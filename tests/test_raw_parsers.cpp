@@ -108,6 +108,23 @@ std::vector<uint8_t> zstd(std::span<const uint8_t> in) {
   return out;
 }
 
+// Feeds `stream` to `dec` a byte at a time, as from a slow pipe (`last`
+// with the last byte), into `room`, until a call says other than Ok. Every
+// call must take its byte, and none find the stream corrupt (a failure,
+// then Corrupt).
+StreamStatus feed_bytewise(StreamDecoder& dec, std::span<const uint8_t> stream, std::span<uint8_t>& room) {
+  StreamStatus st = StreamStatus::Ok;
+  for (size_t at = 0; at < stream.size() && st == StreamStatus::Ok; ++at) {
+    std::span<const uint8_t> in = stream.subspan(at, 1);
+    st = dec.decode(in, room, at + 1 == stream.size());
+    if (st == StreamStatus::Corrupt || !in.empty()) {
+      ADD_FAILURE() << "at " << at << ": " << (in.empty() ? dec.message() : "the byte was not taken");
+      return StreamStatus::Corrupt;
+    }
+  }
+  return st;
+}
+
 // A gzip header with every optional field (extra, name, comment, CRC),
 // arriving a byte at a time as from a slow pipe: the decoder waits for all
 // of it before inflating (cut short, igzip once took the rest for deflate).
@@ -136,13 +153,7 @@ TEST(GzipDecoder, HeaderInPieces) {
   auto dec = make_stream_decoder(StreamFormat::Gzip, 1, 64 << 20);
   std::vector<uint8_t> out(raw.size() + 1);  // room left: the trailer is read too
   std::span<uint8_t> room(out);
-  StreamStatus st = StreamStatus::Ok;
-  for (size_t at = 0; at < gz.size() && st == StreamStatus::Ok; ++at) {
-    std::span<const uint8_t> in(gz.data() + at, 1);
-    st = dec->decode(in, room, at + 1 == gz.size());
-    ASSERT_NE(st, StreamStatus::Corrupt) << "at " << at << ": " << dec->message();
-    ASSERT_TRUE(in.empty()) << at;
-  }
+  ASSERT_NE(feed_bytewise(*dec, gz, room), StreamStatus::Corrupt);
   std::span<const uint8_t> none;
   EXPECT_EQ(dec->decode(none, room, true), StreamStatus::End);
   EXPECT_EQ(room.size(), 1u);
@@ -183,13 +194,7 @@ TEST(ZipDecoder, OneFileInPieces) {
     auto dec = make_stream_decoder(StreamFormat::Zip, 1, 64 << 20);
     std::vector<uint8_t> out(raw.size() + 1);
     std::span<uint8_t> room(out);
-    StreamStatus st = StreamStatus::Ok;
-    for (size_t at = 0; at < zip.size() && st == StreamStatus::Ok; ++at) {
-      std::span<const uint8_t> in(zip.data() + at, 1);
-      st = dec->decode(in, room, at + 1 == zip.size());
-      ASSERT_NE(st, StreamStatus::Corrupt) << "at " << at << ": " << dec->message();
-    }
-    EXPECT_EQ(st, StreamStatus::End);
+    EXPECT_EQ(feed_bytewise(*dec, zip, room), StreamStatus::End);
     EXPECT_EQ(room.size(), 1u);
     out.pop_back();
     EXPECT_EQ(out, raw);
