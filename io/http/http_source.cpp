@@ -372,6 +372,13 @@ class HttpSource final : public Source {
     return lane_transfers(plan_.transfers);
   }
 
+  // Under mu_: transfers running or waiting for a retry, all lanes.
+  long active() const {
+    long n = 0;
+    for (const Lane& lane : lanes_) n += lane.active;
+    return n;
+  }
+
   // Something new to do: every lane looks (the one with room takes it).
   void wake() const {
     for (const Lane& lane : lanes_) curl_multi_wakeup(lane.multi);
@@ -493,7 +500,6 @@ class HttpSource final : public Source {
                std::unique_lock lk(mu_);
                if (!fatal_) publish(lk, offset / opt_.chunk_size, std::move(part));
              });
-    ++active_;
     ++lane.active;
     debug("%s: GET bytes %llu-%llu", name_.c_str(), static_cast<unsigned long long>(begin),
           static_cast<unsigned long long>(begin + length - 1));
@@ -632,7 +638,6 @@ class HttpSource final : public Source {
 
   // Under mu_: transfer `t` of `lane` is free again.
   void retire_transfer(Lane& lane, Transfer& t) {
-    --active_;
     --lane.active;
     lane.idle.push_back(&t);
   }
@@ -725,7 +730,7 @@ class HttpSource final : public Source {
             ++it;
           }
         }
-        while (!fatal_ && active_ < plan_.transfers && lane.active < lane_limit(lane)) {
+        while (!fatal_ && active() < plan_.transfers && lane.active < lane_limit(lane)) {
           auto i = next_queued();
           if (!i) break;
           launch(lane, *i);
@@ -786,7 +791,6 @@ class HttpSource final : public Source {
   mutable std::array<Stream, 4> streams_;
   mutable uint64_t clock_ = 0;
   Pipeline plan_;
-  long active_ = 0;  // transfers running or waiting for a retry, all lanes
   std::optional<Error> fatal_;
   bool stop_ = false;
   // The file's SHA-256, taken from the chunks as they arrive (start_sha256):
