@@ -164,10 +164,9 @@ class StreamSource final : public Source {
   Status settle() const override {
     std::lock_guard lock(mu_);
     if (!error_.ok()) return error_;
-    if (bound_ && !end_)
-      return corrupt(name_ + ": " + stream() + " goes on past " + announced());
+    if (bound_) return end_ ? Status{} : corrupt(name_ + ": " + stream() + " goes on past " + announced());
     for (auto& p : passes_)
-      while (!bound_ && p->decoded == size_ && !p->ended)
+      while (p->decoded == size_ && !p->ended)
         if (auto st = decode_more(*p); !st) {
           error_ = st;
           return st;
