@@ -1,18 +1,23 @@
 // StreamSource: passes over the stream, each with its decoder, input
-// position and window of decoded bytes, under one mutex. The thread that
-// asks for bytes past a window decodes them; the others wait and then copy
-// from the window. A reader behind every window gets a second pass of its
-// own, so the shared pass is never restarted for it.
+// position and window of decoded bytes, under one mutex. Each pass decodes
+// on a thread of its own, ahead of its readers once they read in bulk:
+// decoding is the run's critical path, and the readers' copying out of the
+// window (and what they do with the bytes next) goes on beside it. A
+// reader behind every window gets a second pass of its own, so the shared
+// pass is never restarted for it.
 #include "io/stream/stream_source.h"
 
 #include <unistd.h>
 
 #include <algorithm>
+#include <condition_variable>
 #include <cstring>
 #include <memory>
 #include <mutex>
+#include <thread>
 #include <vector>
 
+#include "io/base/out_of_memory.h"
 #include "io/stream/stream_size.h"
 
 
@@ -20,6 +25,11 @@ namespace qflash {
 namespace {
 
 constexpr size_t kInputBlock = 2u << 20;  // compressed bytes read at once
+// Decoded bytes made at once: what a reader past the window waits for.
+constexpr size_t kStep = 1u << 20;
+// Readers that have asked for this much are reading the stream through,
+// not looking at its head: the decoder goes ahead of them.
+constexpr uint64_t kAheadAfter = 8u << 20;
 // Bytes of standard input read to detect the format: the longest zstd frame
 // header, more than any magic needs.
 constexpr size_t kStdinHead = 18;
@@ -89,7 +99,10 @@ std::unique_ptr<StreamDecoder> decoder_for(std::optional<StreamFormat> format,
   return make_stream_decoder(*format, options.threads, options.decoder_memory);
 }
 
-// One pass over the stream: its input position, decoder and window.
+// One pass over the stream: its input position, decoder and window, and the
+// thread that decodes it. That thread alone touches `input`, `decoder` and
+// `in`, and writes only into the free part of the ring, outside the mutex;
+// the rest is under the source's mutex, where it publishes what it made.
 struct Pass {
   std::unique_ptr<Input> input;
   std::unique_ptr<StreamDecoder> decoder;  // null: raw bytes from a pipe
@@ -101,6 +114,13 @@ struct Pass {
   uint64_t win_start = 0, win_len = 0, decoded = 0;
   bool ended = false, input_eof = false;
   uint64_t last_use = 0;
+  uint64_t wanted = 0;  // the end of what readers are at (capped at kStep past each)
+  Status error;         // what stopped the decoder, at byte `decoded`
+  bool busy = false;    // the decoder works outside the mutex
+  bool stop = false;
+  std::condition_variable progress;  // for readers: bytes made, the end, an error, idle
+  std::condition_variable work;      // for the decoder: more wanted, or stop
+  std::thread thread;
 };
 
 class StreamSource final : public Source {
@@ -111,21 +131,32 @@ class StreamSource final : public Source {
         info_(std::move(info)) {
     passes_.push_back(make_pass(std::move(input)));
   }
+  ~StreamSource() override {
+    for (auto& p : passes_) {
+      {
+        std::lock_guard lock(mu_);
+        p->stop = true;
+      }
+      p->work.notify_all();
+      if (p->thread.joinable()) p->thread.join();
+    }
+  }
 
   Result<size_t> read_at(std::span<uint8_t> buf, uint64_t offset) const override {
-    std::lock_guard lock(mu_);
-    if (!error_.ok()) return Error(error_.error());
+    std::unique_lock lock(mu_);
     size_t done = 0;
     while (done < buf.size()) {
+      if (!error_.ok()) return Error(error_.error());
       const uint64_t pos = offset + done;
       if (pos >= size_ || (end_ && pos >= *end_)) break;
-      auto pass = pass_for(pos);
+      auto pass = pass_for(pos, lock);
       if (!pass) {
         error_ = Error(pass.error());
-        return pass.take_error();
+        continue;
       }
       Pass& p = **pass;
       p.last_use = ++uses_;
+      want(p, pos + std::min<uint64_t>(buf.size() - done, kStep));
       const uint64_t win_end = p.win_start + p.win_len;
       if (pos < win_end) {
         // Up to the window's end or the ring's wrap, whichever is first.
@@ -135,9 +166,13 @@ class StreamSource final : public Source {
         done += n;
         continue;
       }
-      if (auto st = decode_more(p); !st) {
-        error_ = st;  // the stream is broken for every later reader too
-        return st.take_error();
+      if (!p.error.ok()) {
+        error_ = p.error;  // the stream is broken for every later reader too
+      } else if (p.ended) {
+        error_ = corrupt(name_ + ": " + stream() + " ends at byte " + std::to_string(p.decoded) +
+                         ", before " + announced());
+      } else {
+        p.progress.wait(lock);
       }
     }
     return done;
@@ -158,19 +193,19 @@ class StreamSource final : public Source {
   }
   // A stream read up to the bound without reaching its end is longer than
   // the most taken from it. One whose size was known and whose every byte
-  // was read is decoded on to its end, a few bytes at most: the checks a
+  // was decoded is decoded on to its end, a few bytes at most: the checks a
   // format keeps for its end (gzip's and zip's CRC-32, xz's check) come
   // after the last byte of data, which the run may have taken without them.
   Status settle() const override {
-    std::lock_guard lock(mu_);
+    std::unique_lock lock(mu_);
     if (!error_.ok()) return error_;
     if (bound_) return end_ ? Status{} : corrupt(name_ + ": " + stream() + " goes on past " + announced());
-    for (auto& p : passes_)
-      while (p->decoded == size_ && !p->ended)
-        if (auto st = decode_more(*p); !st) {
-          error_ = st;
-          return st;
-        }
+    for (auto& p : passes_) {
+      if (p->decoded < size_) continue;
+      want(*p, UINT64_MAX);
+      p->progress.wait(lock, [&] { return p->ended || !p->error.ok(); });
+      if (!p->error.ok()) return error_ = p->error;
+    }
     return {};
   }
 
@@ -179,12 +214,12 @@ class StreamSource final : public Source {
   // no pass did (the end of the file, past the stream) from the file. A
   // pipe cannot be read apart from its one pass: no digest for it.
   bool start_sha256() const override {
-    std::lock_guard lock(mu_);
+    std::lock_guard lock(sha_mu_);
     hashing_ = inner_ != nullptr;
     return hashing_;
   }
   Result<Sha256::Digest> finish_sha256(const std::atomic<bool>& cancel) const override {
-    std::lock_guard lock(mu_);
+    std::lock_guard lock(sha_mu_);
     if (!hashing_) return Source::finish_sha256(cancel);
     std::vector<uint8_t> buf(kInputBlock);
     while (hashed_ < inner_->size()) {
@@ -206,15 +241,18 @@ class StreamSource final : public Source {
     set_size(kSizeBound, "found at its end");
     bound_ = true;
   }
-  // Decodes the whole stream once to count its bytes, then goes back to the
-  // start. A corrupt or truncated stream is found here, before any write.
+  // Decodes the whole stream once to count its bytes (on the caller's
+  // thread, before any reader), then goes back to the start. A corrupt or
+  // truncated stream is found here, before any write.
   Result<uint64_t> count() {
-    std::lock_guard lock(mu_);
+    std::unique_lock lock(mu_);
     size_ = UINT64_MAX;
     Pass& p = *passes_.front();
-    while (!p.ended) QF_TRY(decode_more(p));
+    p.wanted = UINT64_MAX;
+    while (!p.ended && p.error.ok()) step(p, lock);
+    if (!p.error.ok()) return Error(p.error.error());
     const uint64_t n = p.decoded;
-    restart(p);
+    restart(p, lock);
     return n;
   }
 
@@ -235,7 +273,7 @@ class StreamSource final : public Source {
 
   // The pass to serve `pos` from: the one nearest behind it; else a new
   // pass from the start, or the least recently used one restarted.
-  Result<Pass*> pass_for(uint64_t pos) const {
+  Result<Pass*> pass_for(uint64_t pos, std::unique_lock<std::mutex>& lock) const {
     Pass* best = nullptr;
     for (auto& p : passes_)
       if (p->win_start <= pos && (!best || p->win_start > best->win_start)) best = p.get();
@@ -252,16 +290,45 @@ class StreamSource final : public Source {
     Pass* lru = passes_.front().get();
     for (auto& p : passes_)
       if (p->last_use < lru->last_use) lru = p.get();
-    restart(*lru);
+    restart(*lru, lock);
     return lru;
   }
 
-  static void restart(Pass& p) {
+  // Back to the start, once the decoder is between pieces.
+  static void restart(Pass& p, std::unique_lock<std::mutex>& lock) {
+    p.progress.wait(lock, [&] { return !p.busy; });
     p.input->restart();
     if (p.decoder) p.decoder->reset();
     p.in = {};
-    p.win_start = p.win_len = p.decoded = 0;
+    p.win_start = p.win_len = p.decoded = p.wanted = 0;
     p.ended = p.input_eof = false;
+    p.error = {};
+  }
+
+  // Readers of `p` are at `until`: the decoder starts (or goes on) if that
+  // is past what it made and keeps ahead of.
+  void want(Pass& p, uint64_t until) const {
+    p.wanted = std::max(p.wanted, until);
+    if (!wants_more(p)) return;
+    if (!p.thread.joinable()) p.thread = std::thread([this, &p] { run_decoder(p); });
+    p.work.notify_one();
+  }
+  // Whether the pass decodes on: readers wait for bytes it has not made, or
+  // they read on in bulk (a run, not a look at the head) and it keeps a
+  // quarter of its window ahead of them, the rest for readers behind.
+  static bool wants_more(const Pass& p) {
+    if (p.ended || !p.error.ok()) return false;
+    const uint64_t ahead = p.wanted >= kAheadAfter ? p.ring / 4 : 0;
+    return p.decoded < p.wanted || p.decoded - p.wanted < ahead;
+  }
+
+  void run_decoder(Pass& p) const {
+    std::unique_lock lock(mu_);
+    while (true) {
+      p.work.wait(lock, [&] { return p.stop || wants_more(p); });
+      if (p.stop) return;
+      step(p, lock);
+    }
   }
 
   std::string where(const Pass& p) const {
@@ -278,65 +345,74 @@ class StreamSource final : public Source {
            info_.size_from + ")";
   }
 
-  // Decodes the next piece of the stream into the pass's window, a ring in
-  // which decoded byte d is at d % size; when it is full its older half is
-  // dropped (nothing moves).
-  Status decode_more(Pass& p) const {
-    if (p.ended)
-      return corrupt(name_ + ": " + stream() + " ends at byte " +
-                     std::to_string(p.decoded) + ", before " + announced());
+  // Decodes the next piece of the stream, kStep bytes at most, into the
+  // pass's window: a ring in which decoded byte d is at d % size, whose
+  // oldest piece is dropped when it is full (nothing moves). Called with
+  // `lock` held; decodes without it and publishes under it (the bytes, the
+  // end, or p.error).
+  void step(Pass& p, std::unique_lock<std::mutex>& lock) const {
     const size_t ring = p.ring;
     if (p.win_len == ring) {
-      p.win_start += ring / 2;
-      p.win_len -= ring / 2;
+      p.win_start += kStep;
+      p.win_len -= kStep;
     }
+    const size_t end = size_t(p.decoded % ring);
+    std::span<uint8_t> out(p.window.get() + end,
+                           std::min({kStep, ring - end, ring - size_t(p.win_len)}));
+    const size_t room = out.size();
+    p.busy = true;
+    lock.unlock();
+    const size_t had = p.in.size();
+    auto st = catch_bad_alloc(name_ + ": decode", [&] { return decode(p, out); });
+    lock.lock();
+    p.busy = false;
+    p.progress.notify_all();
+    if (!st) {
+      p.error = Error(st.error());
+      return;
+    }
+    const size_t made = room - out.size();
+    p.win_len += made;
+    p.decoded += made;
+    if (*st == StreamStatus::Corrupt) {
+      p.error = corrupt(name_ + ": corrupt " + info_.compression + " stream (" +
+                        p.decoder->message() + ")" + where(p));
+    } else if (p.decoded > size_) {
+      p.error = corrupt(name_ + ": " + stream() + " grows past " + announced() + where(p));
+    } else if (*st == StreamStatus::End) {
+      p.ended = true;
+      if (bound_)
+        end_ = p.decoded;
+      else if (p.decoded < size_ && size_ != UINT64_MAX)
+        p.error = corrupt(name_ + ": " + stream() + " ends at byte " + std::to_string(p.decoded) +
+                          ", before " + announced());
+    } else if (p.input_eof && made == 0 && had == p.in.size()) {
+      p.error = corrupt(name_ + ": " + stream() + " is truncated" + where(p));
+    }
+  }
+
+  // The decoder's part of step(), outside the mutex: reads input if none is
+  // left (adding it to the digest) and decodes it into `out`, which is left
+  // at the first byte not made.
+  Result<StreamStatus> decode(Pass& p, std::span<uint8_t>& out) const {
     if (p.in.empty() && !p.input_eof) {
       const uint64_t at = p.input->position();
       QF_ASSIGN(size_t n, p.input->read({p.in_buf.get(), kInputBlock}));
       p.in = {p.in_buf.get(), n};
       p.input_eof = n == 0;
+      std::lock_guard lock(sha_mu_);
       if (hashing_ && at <= hashed_ && hashed_ < at + n) {
         sha_.update(p.in.subspan(size_t(hashed_ - at)));
         hashed_ = at + n;
       }
     }
-    // The free part of the ring, up to its wrap.
-    const size_t end = size_t(p.decoded % ring);
-    std::span<uint8_t> out(p.window.get() + end,
-                           std::min<size_t>(ring - end, ring - size_t(p.win_len)));
-    const size_t room = out.size(), had = p.in.size();
-    StreamStatus st;
-    if (p.decoder) {
-      st = p.decoder->decode(p.in, out, p.input_eof);
-    } else {  // raw bytes from a pipe
-      const size_t n = std::min(p.in.size(), out.size());
-      std::memcpy(out.data(), p.in.data(), n);
-      p.in = p.in.subspan(n);
-      out = out.subspan(n);
-      st = p.input_eof && p.in.empty() ? StreamStatus::End : StreamStatus::Ok;
-    }
-    const size_t made = room - out.size();
-    p.win_len += made;
-    p.decoded += made;
-    if (st == StreamStatus::Corrupt)
-      return corrupt(name_ + ": corrupt " + info_.compression + " stream (" + p.decoder->message() +
-                     ")" + where(p));
-    if (p.decoded > size_)
-      return corrupt(name_ + ": " + stream() + " grows past " + announced() + where(p));
-    if (st == StreamStatus::End) {
-      p.ended = true;
-      if (bound_) {
-        end_ = p.decoded;
-        return {};
-      }
-      if (p.decoded < size_ && size_ != UINT64_MAX)
-        return corrupt(name_ + ": " + stream() + " ends at byte " +
-                       std::to_string(p.decoded) + ", before " + announced());
-      return {};
-    }
-    if (p.input_eof && made == 0 && had == p.in.size())
-      return corrupt(name_ + ": " + stream() + " is truncated" + where(p));
-    return {};
+    if (p.decoder) return p.decoder->decode(p.in, out, p.input_eof);
+    // Raw bytes from a pipe.
+    const size_t n = std::min(p.in.size(), out.size());
+    std::memcpy(out.data(), p.in.data(), n);
+    p.in = p.in.subspan(n);
+    out = out.subspan(n);
+    return p.input_eof && p.in.empty() ? StreamStatus::End : StreamStatus::Ok;
   }
 
   std::string name_;
@@ -352,6 +428,8 @@ class StreamSource final : public Source {
   mutable uint64_t uses_ = 0;
   mutable Status error_;
   // The compressed file's SHA-256 (start_sha256): bytes [0, hashed_) taken.
+  // A mutex of its own: the passes' decoders add to it outside mu_.
+  mutable std::mutex sha_mu_;
   mutable bool hashing_ = false;
   mutable Sha256 sha_;
   mutable uint64_t hashed_ = 0;
