@@ -17,6 +17,10 @@ constexpr size_t kDecodesPerJob = 16;
 // pieces this large, so one chunk has several reads in flight, as through
 // the ring for a file.
 constexpr uint64_t kWorkerReadPiece = 1u << 20;
+// Chunks of a sequential source waiting for their reads at once: its one
+// reader takes them in turn, so more would only touch more of the pool
+// (each buffer's first use costs a page clearing) without reading sooner.
+constexpr unsigned kSequentialStaging = 4;
 
 }  // namespace
 
@@ -44,6 +48,7 @@ Result<std::unique_ptr<Stager>> Stager::create(Chain& chain, uint64_t memory, un
   // A sequential source (a decompressing stream, a bmap-checked image) gets
   // one reader thread, which takes the reads in the order they were posted
   // (the guest order); HTTP ranges gain from several in flight.
+  s->sequential_ = sequential;
   if (remote) {
     QF_ASSIGN(s->readers_,
               WorkerPool::create(sequential ? 1u : std::clamp(queue_depth / 4, 4u, 16u)));
@@ -58,6 +63,7 @@ int Stager::find(uint64_t index) const {
 }
 
 Result<int> Stager::stage(uint64_t index, const Wanted& wanted) {
+  if (sequential_ && staging_ >= kSequentialStaging) return -1;
   // A used free slot, else a ready one no target will want again, else one
   // never used (its pages are yet to be faulted in: the pool is touched
   // only as deep as the run needs it), else the ready one nobody holds that

@@ -60,8 +60,9 @@ class Stager {
   // The slot staging or holding chunk `index`, or -1.
   int find(uint64_t index) const;
   // Starts staging chunk `index` in a free slot or one nobody holds (the one
-  // `wanted` ranks last). -1 when every slot is held; an error if planning
-  // fails (the image is bad).
+  // `wanted` ranks last). -1 to wait: every slot is held, or the source is
+  // sequential and a few chunks already wait for its reader. An error if
+  // planning fails (the image is bad).
   Result<int> stage(uint64_t index, const Wanted& wanted);
 
   // The eventfds of the workers, read through the ring by the engine.
@@ -90,6 +91,7 @@ class Stager {
   std::vector<Extent> extents_;
   std::unique_ptr<WorkerPool> workers_, readers_;
   unsigned staging_ = 0;
+  bool sequential_ = false;  // a source best read in order, by one reader
   Status error_;
 };
 
