@@ -5,7 +5,11 @@
 #include <zlib.h>
 #include <zstd.h>
 
+#include <atomic>
+#include <cstring>
 #include <random>
+#include <thread>
+#include <vector>
 
 #include "codecs/stream.h"
 #include "engine/bmap/bmap.h"
@@ -274,6 +278,37 @@ TEST(StreamSource, ReadsAcrossTheRingsWrap) {
     ASSERT_EQ(*n, std::min<uint64_t>(buf.size(), raw.size() - off));
     ASSERT_EQ(std::memcmp(buf.data(), raw.data() + off, *n), 0) << off;
   }
+}
+
+TEST(StreamSource, ReadersOnThreadsShareItsPasses) {
+  // Three readers going through the stream together, as the engine's do,
+  // and a fourth starting once they are past a window: it gets a second
+  // pass. Every byte each one reads is the stream's.
+  const auto raw = pattern(16 << 20);
+  const auto zs = zstd(raw);
+  StreamOptions opt;
+  opt.window = 4 << 20;
+  auto src = open_stream_source(std::make_shared<MemorySource>(zs, "m.zst"), StreamFormat::Zstd, opt);
+  ASSERT_TRUE(src) << src.error().message;
+  std::atomic<uint64_t> ahead{0};
+  std::atomic<int> bad{0};
+  auto reader = [&](uint64_t piece, uint64_t start_after) {
+    while (ahead.load() < start_after) std::this_thread::yield();
+    std::vector<uint8_t> buf(piece);
+    for (uint64_t off = 0; off < raw.size(); off += piece) {
+      auto n = (*src)->read_at(buf, off);
+      if (!n || *n != std::min<uint64_t>(piece, raw.size() - off) ||
+          std::memcmp(buf.data(), raw.data() + off, *n) != 0)
+        ++bad;
+      ahead = std::max<uint64_t>(ahead.load(), off);
+    }
+  };
+  std::vector<std::thread> readers;
+  for (uint64_t piece : {1u << 20, 1500u * 1000, 777u * 1000}) readers.emplace_back(reader, piece, 0);
+  readers.emplace_back(reader, 1u << 20, 10u << 20);
+  for (auto& t : readers) t.join();
+  EXPECT_EQ(bad.load(), 0);
+  EXPECT_TRUE((*src)->settle());
 }
 
 TEST(StreamSource, SizesChecked) {

@@ -294,7 +294,8 @@ class StreamSource final : public Source {
     return lru;
   }
 
-  // Back to the start, once the decoder is between pieces.
+  // Back to the start, once the decoder is between pieces. Readers waiting
+  // on the pass look again for the pass to read from.
   static void restart(Pass& p, std::unique_lock<std::mutex>& lock) {
     p.progress.wait(lock, [&] { return !p.busy; });
     p.input->restart();
@@ -303,6 +304,7 @@ class StreamSource final : public Source {
     p.win_start = p.win_len = p.decoded = p.wanted = 0;
     p.ended = p.input_eof = false;
     p.error = {};
+    p.progress.notify_all();
   }
 
   // Readers of `p` are at `until`: the decoder starts (or goes on) if that
