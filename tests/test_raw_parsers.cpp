@@ -262,14 +262,19 @@ TEST(StreamSource, WindowAndSecondPass) {
   EXPECT_EQ(*n, 100u);
 }
 
+// The zstd stream `zs` (the caller keeps it), read through a window of 4 MiB.
+Result<SourcePtr> zstd_source_with_small_window(std::span<const uint8_t> zs) {
+  StreamOptions opt;
+  opt.window = 4 << 20;
+  return open_stream_source(std::make_shared<MemorySource>(zs, "m.zst"), StreamFormat::Zstd, opt);
+}
+
 TEST(StreamSource, ReadsAcrossTheRingsWrap) {
   // 12 MiB through a 4 MiB ring, read in order in pieces of odd sizes: many
   // of them span the point where the ring wraps.
   const auto raw = pattern(12 << 20);
   const auto zs = zstd(raw);
-  StreamOptions opt;
-  opt.window = 4 << 20;
-  auto src = open_stream_source(std::make_shared<MemorySource>(zs, "m.zst"), StreamFormat::Zstd, opt);
+  auto src = zstd_source_with_small_window(zs);
   ASSERT_TRUE(src) << src.error().message;
   std::vector<uint8_t> buf(1500 * 1000 + 7);
   for (uint64_t off = 0; off < raw.size(); off += buf.size() - 4099) {
@@ -286,9 +291,7 @@ TEST(StreamSource, ReadersOnThreadsShareItsPasses) {
   // pass. Every byte each one reads is the stream's.
   const auto raw = pattern(16 << 20);
   const auto zs = zstd(raw);
-  StreamOptions opt;
-  opt.window = 4 << 20;
-  auto src = open_stream_source(std::make_shared<MemorySource>(zs, "m.zst"), StreamFormat::Zstd, opt);
+  auto src = zstd_source_with_small_window(zs);
   ASSERT_TRUE(src) << src.error().message;
   std::atomic<uint64_t> ahead{0};
   std::atomic<int> bad{0};
