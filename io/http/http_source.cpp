@@ -475,8 +475,9 @@ class HttpSource final : public Source {
   }
 
   // One range request for chunk `i` and the queued chunks right after it,
-  // up to plan_.request_chunks: fewer, larger requests on a far link.
-  void launch(Lane& lane, uint64_t i) {
+  // up to plan_.request_chunks: fewer, larger requests on a far link. Its
+  // buffers are taken after the request is out (Transfer::take_buffers).
+  Transfer* launch(Lane& lane, uint64_t i) {
     Transfer* t;
     if (lane.idle.empty()) {
       lane.transfers.push_back(std::make_unique<Transfer>(settings_));
@@ -504,6 +505,7 @@ class HttpSource final : public Source {
     debug("%s: GET bytes %llu-%llu", name_.c_str(), static_cast<unsigned long long>(begin),
           static_cast<unsigned long long>(begin + length - 1));
     curl_multi_add_handle(lane.multi, t->easy());
+    return t;
   }
 
   // Under mu_ (`lk`): chunk `i` arrived whole and checked; its waiters
@@ -708,6 +710,7 @@ class HttpSource final : public Source {
   }
 
   void run(Lane& lane) {
+    std::vector<Transfer*> launched;
     while (true) {
       auto wait = std::chrono::milliseconds(settings_.stop ? 50 : 1000);
       {
@@ -733,11 +736,15 @@ class HttpSource final : public Source {
         while (!fatal_ && active() < plan_.transfers && lane.active < lane_limit(lane)) {
           auto i = next_queued();
           if (!i) break;
-          launch(lane, *i);
+          launched.push_back(launch(lane, *i));
         }
       }
       int running = 0;
       curl_multi_perform(lane.multi, &running);
+      // The requests are out: their buffers are faulted in (outside the
+      // lock) while the answers are on their way.
+      for (Transfer* t : launched) t->take_buffers();
+      launched.clear();
       bool finished = false;
       int left = 0;
       while (CURLMsg* m = curl_multi_info_read(lane.multi, &left)) {

@@ -95,14 +95,24 @@ void Transfer::start(uint64_t begin, uint64_t length, bool whole, size_t part,
   part_ = part;
   attempts = 0;
   parts_.resize((length + part - 1) / part);
-  for (size_t k = 0; k < parts_.size(); ++k) {
-    size_t bytes = size_t(std::min<uint64_t>(part, length - k * part));
-    if (parts_[k].capacity() < bytes && settings_.pool) parts_[k] = settings_.pool->take(bytes);
-    parts_[k].clear();
-    parts_[k].reserve(bytes);
-  }
+  for (auto& p : parts_) p.clear();
   received_ = 0;
   request();
+}
+
+void Transfer::take_buffers() {
+  for (size_t k = 0; k < parts_.size(); ++k)
+    if (received_ <= k * part_) take_buffer(k);
+}
+
+void Transfer::take_buffer(size_t k) {
+  const size_t bytes = size_t(std::min<uint64_t>(part_, length_ - k * part_));
+  auto& p = parts_[k];
+  if (p.capacity() >= bytes) return;
+  if (settings_.pool)
+    p = settings_.pool->take(bytes);
+  else
+    p.reserve(bytes);
 }
 
 void Transfer::start_opening(uint64_t length) {
@@ -156,7 +166,7 @@ size_t Transfer::on_body(char* data, size_t size, size_t n, void* self) {
     size_t k = t->received_ / t->part_;
     size_t full = size_t(std::min<uint64_t>(t->part_, t->length_ - k * t->part_));
     auto& p = t->parts_[k];
-    if (p.capacity() < full) p.reserve(full);  // handed out, and asked again from the start
+    if (p.empty()) t->take_buffer(k);  // not taken yet, or handed out and asked again
     size_t take = std::min(full - p.size(), bytes - done);
     p.insert(p.end(), from + done, from + done + take);
     done += take;

@@ -58,6 +58,12 @@ class Transfer {
   using PartReady = std::function<void(uint64_t offset, std::vector<uint8_t>&& part)>;
   void start(uint64_t begin, uint64_t length, bool whole, size_t part,
              const Validators* first = nullptr, PartReady ready = nullptr);
+  // Takes the parts' buffers from the pool (TransferSettings::pool), those no
+  // byte reached yet. A new buffer is faulted in first, about a millisecond
+  // per MiB on a fresh VM: called once the request is out, so that this
+  // overlaps its round trip instead of holding the request back. Parts the
+  // answer reaches first take theirs as it comes.
+  void take_buffers();
   // The opening request, before the file's size is known: bytes [0, length),
   // or the whole file if it is shorter (RangeAsk::to_end), in one part.
   void start_opening(uint64_t length);
@@ -84,6 +90,8 @@ class Transfer {
   double first_byte_seconds() const;
 
  private:
+  // Part `k`'s buffer, if it has none big enough: from the pool, if any.
+  void take_buffer(size_t k);
   static size_t on_body(char* data, size_t size, size_t n, void* self);
   static int on_progress(void* self, curl_off_t, curl_off_t, curl_off_t, curl_off_t);
   void request();  // sets the Range of the bytes still missing
