@@ -477,7 +477,7 @@ class HttpSource final : public Source {
   // One range request for chunk `i` and the queued chunks right after it,
   // up to plan_.request_chunks: fewer, larger requests on a far link. Its
   // buffers are taken after the request is out (Transfer::take_buffers).
-  Transfer* launch(Lane& lane, uint64_t i) {
+  void launch(Lane& lane, uint64_t i) {
     Transfer* t;
     if (lane.idle.empty()) {
       lane.transfers.push_back(std::make_unique<Transfer>(settings_));
@@ -505,7 +505,6 @@ class HttpSource final : public Source {
     debug("%s: GET bytes %llu-%llu", name_.c_str(), static_cast<unsigned long long>(begin),
           static_cast<unsigned long long>(begin + length - 1));
     curl_multi_add_handle(lane.multi, t->easy());
-    return t;
   }
 
   // Under mu_ (`lk`): chunk `i` arrived whole and checked; its waiters
@@ -710,7 +709,6 @@ class HttpSource final : public Source {
   }
 
   void run(Lane& lane) {
-    std::vector<Transfer*> launched;
     while (true) {
       auto wait = std::chrono::milliseconds(settings_.stop ? 50 : 1000);
       {
@@ -736,15 +734,15 @@ class HttpSource final : public Source {
         while (!fatal_ && active() < plan_.transfers && lane.active < lane_limit(lane)) {
           auto i = next_queued();
           if (!i) break;
-          launched.push_back(launch(lane, *i));
+          launch(lane, *i);
         }
       }
       int running = 0;
       curl_multi_perform(lane.multi, &running);
-      // The requests are out: their buffers are faulted in (outside the
-      // lock) while the answers are on their way.
-      for (Transfer* t : launched) t->take_buffers();
-      launched.clear();
+      // Requests sent: their buffers are faulted in (outside the lock) while
+      // the answers are on their way.
+      for (auto& t : lane.transfers)
+        if (t->wants_buffers()) t->take_buffers();
       bool finished = false;
       int left = 0;
       while (CURLMsg* m = curl_multi_info_read(lane.multi, &left)) {

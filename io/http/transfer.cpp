@@ -65,6 +65,8 @@ Transfer::Transfer(const TransferSettings& settings) : settings_(settings), easy
   curl_easy_setopt(e, CURLOPT_NOPROGRESS, 0L);
   curl_easy_setopt(e, CURLOPT_XFERINFOFUNCTION, on_progress);
   curl_easy_setopt(e, CURLOPT_XFERINFODATA, this);
+  curl_easy_setopt(e, CURLOPT_PREREQFUNCTION, on_request_out);
+  curl_easy_setopt(e, CURLOPT_PREREQDATA, this);
   // Only when asked: an empty CURLOPT_PROXY would turn the environment's off.
   if (!settings.proxy.empty()) curl_easy_setopt(e, CURLOPT_PROXY, settings.proxy.c_str());
 }
@@ -97,10 +99,12 @@ void Transfer::start(uint64_t begin, uint64_t length, bool whole, size_t part,
   parts_.resize((length + part - 1) / part);
   for (auto& p : parts_) p.clear();
   received_ = 0;
+  buffers_taken_ = false;
   request();
 }
 
 void Transfer::take_buffers() {
+  buffers_taken_ = true;
   for (size_t k = 0; k < parts_.size(); ++k)
     if (received_ <= k * part_) take_buffer(k);
 }
@@ -129,6 +133,7 @@ void Transfer::again(bool resume) {
 }
 
 void Transfer::request() {
+  request_out_ = false;
   asked_from_ = begin_ + received_;
   answer_ = {};
   head_ok_ = head_seen_ = false;
@@ -174,6 +179,12 @@ size_t Transfer::on_body(char* data, size_t size, size_t n, void* self) {
     if (t->head_ok_ && p.size() == full) t->ready_(t->begin_ + k * t->part_, std::move(p));
   }
   return bytes;
+}
+
+// libcurl calls it right before it sends the request, the connection made.
+int Transfer::on_request_out(void* self, char*, char*, int, int) {
+  static_cast<Transfer*>(self)->request_out_ = true;
+  return CURL_PREREQFUNC_OK;
 }
 
 int Transfer::on_progress(void* self, curl_off_t, curl_off_t, curl_off_t, curl_off_t) {
