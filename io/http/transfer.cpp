@@ -110,7 +110,7 @@ void Transfer::take_buffers() {
 }
 
 void Transfer::take_buffer(size_t k) {
-  const size_t bytes = size_t(std::min<uint64_t>(part_, length_ - k * part_));
+  const size_t bytes = part_bytes(k);
   auto& p = parts_[k];
   if (p.capacity() >= bytes) return;
   if (settings_.pool)
@@ -169,7 +169,7 @@ size_t Transfer::on_body(char* data, size_t size, size_t n, void* self) {
   const auto* from = reinterpret_cast<const uint8_t*>(data);  // same type: one memcpy
   for (size_t done = 0; done < bytes;) {
     size_t k = t->received_ / t->part_;
-    size_t full = size_t(std::min<uint64_t>(t->part_, t->length_ - k * t->part_));
+    size_t full = t->part_bytes(k);
     auto& p = t->parts_[k];
     if (p.empty()) t->take_buffer(k);  // not taken yet, or handed out and asked again
     size_t take = std::min(full - p.size(), bytes - done);

@@ -8,6 +8,7 @@
 
 #include <curl/curl.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <functional>
@@ -95,6 +96,10 @@ class Transfer {
  private:
   // Part `k`'s buffer, if it has none big enough: from the pool, if any.
   void take_buffer(size_t k);
+  // The bytes part `k` holds when full (the last one may be shorter).
+  size_t part_bytes(size_t k) const {
+    return size_t(std::min<uint64_t>(part_, length_ - k * part_));
+  }
   static size_t on_body(char* data, size_t size, size_t n, void* self);
   static int on_progress(void* self, curl_off_t, curl_off_t, curl_off_t, curl_off_t);
   static int on_request_out(void* self, char*, char*, int, int);

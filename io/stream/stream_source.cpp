@@ -169,8 +169,7 @@ class StreamSource final : public Source {
       if (!p.error.ok()) {
         error_ = p.error;  // the stream is broken for every later reader too
       } else if (p.ended) {
-        error_ = corrupt(name_ + ": " + stream() + " ends at byte " + std::to_string(p.decoded) +
-                         ", before " + announced());
+        error_ = ended_early(p);
       } else {
         p.progress.wait(lock);
       }
@@ -339,6 +338,11 @@ class StreamSource final : public Source {
   }
   // What the bytes are, for messages: "gzip stream", or raw bytes on a pipe.
   std::string stream() const { return format_ ? info_.compression + " stream" : "the data"; }
+  // The pass reached the stream's end before its size.
+  Error ended_early(const Pass& p) const {
+    return corrupt(name_ + ": " + stream() + " ends at byte " + std::to_string(p.decoded) +
+                   ", before " + announced());
+  }
   std::string announced() const {
     if (bound_)
       return std::to_string(size_) + " bytes, the most taken from a stream that does not say its size";
@@ -386,8 +390,7 @@ class StreamSource final : public Source {
       if (bound_)
         end_ = p.decoded;
       else if (p.decoded < size_ && size_ != UINT64_MAX)
-        p.error = corrupt(name_ + ": " + stream() + " ends at byte " + std::to_string(p.decoded) +
-                          ", before " + announced());
+        p.error = ended_early(p);
     } else if (p.input_eof && made == 0 && had == p.in.size()) {
       p.error = corrupt(name_ + ": " + stream() + " is truncated" + where(p));
     }
