@@ -9,6 +9,7 @@ halfway through the body, with a TCP reset). --ignore-range answers 200 with
 the whole file (--full-200: only to a range that covers it all); --stall N,M... holds those requests 5 s before answering;
 --change-after N serves a new version (other ETag and
 Last-Modified; --grow also appends bytes) from the N-th request on.
+--unknown-size answers ranges with a Content-Range of size '*'.
 --auth USER:PASS and --require-header 'Name: value' answer 401/403 without
 them. /redirect/PATH answers 302 to /PATH (to --redirect-to BASE + /PATH if
 given: another origin). --cut N,M... sends half of those requests' bodies,
@@ -133,7 +134,8 @@ class Handler(BaseHTTPRequestHandler):
         body = data[start:end + 1]
         headers = [("ETag", etag), ("Last-Modified", modified), ("Accept-Ranges", "bytes")]
         if code == 206:
-            headers.append(("Content-Range", "bytes %d-%d/%d" % (start, end, len(data))))
+            total = "*" if a.unknown_size else str(len(data))
+            headers.append(("Content-Range", "bytes %d-%d/%s" % (start, end, total)))
         if failing:
             self.note(n, "reset halfway through the body")
             self.send_response(code)
@@ -170,6 +172,7 @@ def main():
     p.add_argument("--full-200", action="store_true")
     p.add_argument("--change-after", type=int)
     p.add_argument("--grow", action="store_true")
+    p.add_argument("--unknown-size", action="store_true")
     p.add_argument("--auth")
     p.add_argument("--require-header")
     p.add_argument("--max-requests", type=int, default=2000)

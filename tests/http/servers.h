@@ -112,14 +112,14 @@ inline int port_from_file(ChildProcess& proc, const std::string& port_file,
   throw std::runtime_error(what + " did not start");
 }
 
-// dir/www/disk.qcow2, for a server of dir/www: 24 MiB with 13 MiB of data
-// (about 15 range requests of 1 MiB). Returns its path.
+// dir/www/disk.qcow2, for a server of dir/www: 48 MiB with 25 MiB of data,
+// so that range requests follow the opening one (16 MiB). Returns its path.
 inline std::string make_served_image(const ScratchDir& dir) {
   fs::create_directories(dir / "www");
   std::string img = dir / "www/disk.qcow2";
-  must("qemu-img create -q -f qcow2 " + img + " 24M");
-  must("qemu-io -f qcow2 -c 'write -P 0x5a 0 10M' -c 'write -P 0x11 17M 3M' " + img +
-       " >/dev/null");
+  must("qemu-img create -q -f qcow2 " + img + " 48M");
+  must("qemu-io -f qcow2 -c 'write -P 0x5a 0 10M' -c 'write -P 0x11 17M 3M' "
+       "-c 'write -P 0x33 28M 12M' " + img + " >/dev/null");
   return img;
 }
 
