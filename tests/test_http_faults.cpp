@@ -15,9 +15,12 @@
 namespace qflash::test {
 namespace {
 
+// Quick retries, and an opening request of one chunk: these tests fault
+// and count the requests that follow it.
 HttpOptions quick() {
   HttpOptions o;
   o.backoff = std::chrono::milliseconds(5);
+  o.opening_chunks = 1;
   return o;
 }
 
@@ -140,6 +143,81 @@ TEST(HttpFaults, ReadAheadAndCacheAsSeenByTheServer) {
   EXPECT_EQ(ranges().size(), 9u);  // only chunk 16, ahead of the stream at 12
 }
 
+// The ranges the server was asked for, in order.
+std::vector<std::string> asked_ranges(const FaultyServer& server) {
+  std::istringstream log(server.log());
+  std::vector<std::string> ranges;
+  for (std::string line; std::getline(log, line);) {
+    size_t at = line.find("range=bytes=") + 12;
+    ranges.push_back(line.substr(at, line.find(' ', at) - at));
+  }
+  return ranges;
+}
+
+// The opening request brings the first 16 chunks (the header's, and the
+// first reads'): reads within them ask nothing more, a read past them asks
+// from there on, and the bytes are exact.
+TEST(HttpFaults, OpeningRequestBringsTheFirstChunks) {
+  ScratchDir dir;
+  std::string img = make_served_image(dir);
+  FaultyServer server(dir, dir / "www");
+  auto src = open_http_source(server.url("disk.qcow2"), {}, {});
+  ASSERT_TRUE(src.ok()) << src.error().message;
+  auto want = read_file(img);
+  std::vector<uint8_t> buf(3 << 20);
+  for (long at : {0l, 5l << 20, 13l << 20, 20l << 20}) {
+    ASSERT_TRUE((*src)->read_at(buf, uint64_t(at)).ok());
+    EXPECT_TRUE(std::equal(buf.begin(), buf.end(), want.begin() + at)) << at;
+  }
+  auto ranges = asked_ranges(server);
+  ASSERT_GE(ranges.size(), 2u) << server.log();
+  EXPECT_EQ(ranges[0], "0-16777215");
+  for (size_t i = 1; i < ranges.size(); ++i)
+    EXPECT_GE(std::stoull(ranges[i]), 16777216u) << server.log();
+}
+
+// The opening request breaks half-way, its first chunks in: the source is
+// open, and the rest is asked from the byte where it stopped.
+TEST(HttpFaults, BrokenOpeningResumesWhereItStopped) {
+  ScratchDir dir;
+  std::string img = make_served_image(dir);
+  FaultyServer server(dir, dir / "www", {"--cut", "0"});
+  HttpOptions o;
+  o.backoff = std::chrono::milliseconds(5);
+  auto src = open_http_source(server.url("disk.qcow2"), {}, o);
+  ASSERT_TRUE(src.ok()) << src.error().message;
+  std::vector<uint8_t> buf(16 << 20);
+  ASSERT_TRUE((*src)->read_at(buf, 0).ok());
+  auto want = read_file(img);
+  EXPECT_TRUE(std::equal(buf.begin(), buf.end(), want.begin()));
+  auto ranges = asked_ranges(server);
+  ASSERT_EQ(ranges.size(), 2u) << server.log();
+  EXPECT_EQ(ranges[0], "0-16777215");
+  uint64_t resumed_from = std::stoull(ranges[1]);
+  EXPECT_GE(resumed_from, 1u << 20) << server.log();
+  EXPECT_LE(resumed_from, 8u << 20) << server.log();
+  EXPECT_EQ(ranges[1], std::to_string(resumed_from) + "-16777215");
+}
+
+// An image shorter than the opening request comes whole in its answer,
+// from a server without range support too (RFC 9110: the range covers it).
+TEST(HttpFaults, ImageShorterThanTheOpeningComesInOneAnswer) {
+  ScratchDir dir;
+  fs::create_directories(dir / "www");
+  std::string img = dir / "www/small.qcow2";
+  must("qemu-img create -q -f qcow2 " + img + " 8M");
+  must("qemu-io -f qcow2 -c 'write -P 0x5a 0 3M' -c 'write -P 0x11 5M 1M' " + img + " >/dev/null");
+  ASSERT_GT(fs::file_size(img), 1u << 20);
+  qemu_raw(img, dir / "want.raw");
+  for (const char* fault : {"--seed=1", "--ignore-range"}) {
+    FaultyServer server(dir, dir / "www", {fault});
+    must(qflash_bin() + " write " + server.url("small.qcow2") + " " + (dir / "got.raw"));
+    EXPECT_EQ(first_difference(dir / "want.raw", dir / "got.raw"), -1) << fault;
+    EXPECT_EQ(server.requests(), 1) << server.log();
+    fs::remove(dir / "got.raw");
+  }
+}
+
 TEST(HttpFaults, NoRangeSupportFailsBeforeWriting) {
   ScratchDir dir;
   make_served_image(dir);
@@ -147,12 +225,23 @@ TEST(HttpFaults, NoRangeSupportFailsBeforeWriting) {
   auto r = run(qflash_bin() + " write " + server.url("disk.qcow2") + " " + (dir / "got.raw"));
   EXPECT_EQ(r.status, 1);
   EXPECT_EQ(r.err, "qflash: " + server.url("disk.qcow2") +
-                       ": the server (or a proxy on the way) answered a request for bytes 0-1048575 "
-                       "with 200 OK (the whole file, " +
+                       ": the server (or a proxy on the way) answered a request for bytes "
+                       "0-16777215 with 200 OK (the whole file, " +
                        std::to_string(fs::file_size(dir / "www/disk.qcow2")) +
                        " bytes): it does not support range requests\n");
   EXPECT_FALSE(fs::exists(dir / "got.raw"));
   EXPECT_EQ(server.requests(), 1);  // no retries for a definite answer
+}
+
+TEST(HttpFaults, UnknownSizeFailsBeforeWriting) {
+  ScratchDir dir;
+  make_served_image(dir);
+  FaultyServer server(dir, dir / "www", {"--unknown-size"});
+  auto r = run(qflash_bin() + " write " + server.url("disk.qcow2") + " " + (dir / "got.raw"));
+  EXPECT_EQ(r.status, 1);
+  EXPECT_EQ(r.err, "qflash: " + server.url("disk.qcow2") +
+                       ": the server does not tell the file's size\n");
+  EXPECT_FALSE(fs::exists(dir / "got.raw"));
 }
 
 // RFC 9110 lets a server answer a range covering the whole file with 200;
@@ -226,7 +315,9 @@ TEST(HttpFaults, MassFromUrl) {
                        "--fail-rate", "0.2", "--seed", "11"});
   std::string url = server.url("disk.qcow2");
   std::string secret_url = "http://station:pa55w0rd@" + url.substr(7);
-  auto r = run(qflash_mass_bin() + " --json --header 'X-Token: t0k3n' " + secret_url + " " +
+  // A small budget: requests of 1 MiB, enough of them to meet faults.
+  auto r = run(qflash_mass_bin() + " --json --memory=16M --header 'X-Token: t0k3n' " +
+               secret_url + " " +
                (dir / "t1.raw") + " " + (dir / "t2.raw") + " " + (dir / "t3.raw"));
   ASSERT_EQ(r.status, 0) << r.err << server.log();
   EXPECT_NE(r.out.find("\"image\": \"" + url + "\""), std::string::npos) << r.out;

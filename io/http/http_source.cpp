@@ -141,20 +141,34 @@ class HttpSource final : public Source {
     curl_slist_free_all(headers_);
   }
 
-  // The opening probe: a ranged GET of the first chunk (the image's header
-  // is read from it next, so asking for less would cost a round trip more),
-  // retried like any request, following redirects within the origin policy.
-  // Data requests then go straight to where the redirects ended.
-  Status probe() {
-    Transfer t(settings_);
-    int redirects = 0;
-    t.aim(data_);
-    t.start_opening(opt_.chunk_size);
+  // The opening request: a ranged GET of the first chunks (the image's
+  // header is read from the first one, and most readers go on from there:
+  // the rest of the answer is their data a round trip sooner than a request
+  // sent once the header is read), on the first lane, retried like any
+  // request, following redirects within the origin policy. Returns once
+  // the first chunk is in, the size and validators known; the lane takes
+  // the rest of the answer. Data requests go to where the redirects ended.
+  Status open() {
+    Lane& lane = lanes_.front();
+    lane.transfers.push_back(std::make_unique<Transfer>(settings_));
+    {
+      std::lock_guard lk(mu_);
+      opening_ = lane.transfers.back().get();
+      ++lane.active;
+      ask_opening(lane, Clock::now());
+    }
+    start();
+    int redirects = 0, attempts = 0;
     while (true) {
-      debug("%s: probing %s with GET bytes 0-%zu", name_.c_str(), data_.url.c_str(),
-            opt_.chunk_size - 1);
-      Outcome o = t.finish(curl_easy_perform(t.easy()), nullptr);
-      if (stopped()) return Error{ErrorKind::Interrupted, name_ + ": interrupted"};
+      std::unique_lock lk(mu_);
+      cv_.wait(lk, [this] { return opened_ || opening_outcome_ || fatal_; });
+      if (fatal_) return *fatal_;
+      if (opened_) break;
+      Outcome o = std::move(*opening_outcome_);
+      opening_outcome_.reset();
+      lk.unlock();
+      if (o.verdict == Verdict::Done)  // all of it, but not its size
+        return unsupported(name_ + ": the server does not tell the file's size");
       if (o.verdict == Verdict::Redirect) {
         std::string to = o.why, origin = url_origin(to);
         if (++redirects > opt_.max_redirects)
@@ -171,42 +185,25 @@ class HttpSource final : public Source {
           next.user = data_.user;
           next.password = data_.password;
         }
-        data_ = std::move(next);
-        debug("%s: redirected to %s%s", name_.c_str(), data_.url.c_str(),
+        debug("%s: redirected to %s%s", name_.c_str(), next.url.c_str(),
               home ? "" : " (another origin: no headers or credentials)");
-        t.aim(data_);
-        t.start_opening(opt_.chunk_size);
+        std::lock_guard g(mu_);
+        data_ = std::move(next);
+        reopen_at_ = Clock::now();
+        wake();
         continue;
       }
-      if (o.verdict == Verdict::Done) {
-        const Answer& a = t.answer();
-        auto cr = answered_range(t.ask(), a);
-        if (!cr || !cr->total)
-          return unsupported(name_ + ": the server does not tell the file's size");
-        v_ = {*cr->total, a.etag, a.last_modified};
-        // The first round trip, measured before any other request loads the
-        // link: the read-ahead is planned from it from the start.
-        link_.rtt_s = t.first_byte_seconds();
-        if (!opt_.readahead_chunks) plan_ = plan_pipeline(link_, limits_);
-        debug("%s: %llu bytes, ETag %s, Last-Modified %s", name_.c_str(),
-              static_cast<unsigned long long>(v_.size), v_.etag.c_str(), v_.last_modified.c_str());
-        auto parts = t.take_parts();
-        std::unique_lock lk(mu_);
-        publish(lk, 0, std::move(parts.front()));
-        return {};
-      }
-      auto delay = o.verdict == Verdict::Retry ? retry_.delay(++t.attempts) : std::nullopt;
-      if (!delay) return Error{ErrorKind::Io, name_ + ": " + gave_up(o, t.attempts)};
+      auto delay = o.verdict == Verdict::Retry ? retry_.delay(++attempts) : std::nullopt;
+      if (!delay) return Error{ErrorKind::Io, name_ + ": " + gave_up(o, attempts)};
       debug("%s: %s; retrying in %lld ms", name_.c_str(), scrub(o.why).c_str(),
             static_cast<long long>(delay->count()));
-      // Sleeps in slices, so that a stop request ends the wait.
-      for (auto until = Clock::now() + *delay; Clock::now() < until && !stopped();)
-        std::this_thread::sleep_for(std::min<Clock::duration>(until - Clock::now(),
-                                                              std::chrono::milliseconds(20)));
-      // From the start: a resumed first chunk could join two versions of
-      // the file, and there are no validators yet to tell.
-      t.again(false);
+      std::lock_guard g(mu_);
+      reopen_at_ = Clock::now() + *delay;
+      wake();
     }
+    debug("%s: %llu bytes, ETag %s, Last-Modified %s", name_.c_str(),
+          static_cast<unsigned long long>(v_.size), v_.etag.c_str(), v_.last_modified.c_str());
+    return {};
   }
 
   // The I/O threads take no process signals: they belong to the caller's
@@ -342,8 +339,8 @@ class HttpSource final : public Source {
     uint64_t used = 0;
   };
 
-  // One I/O thread and what only it touches (`idle` and `active` under
-  // mu_, with the shared state they follow).
+  // One I/O thread and what only it touches (`idle`, `active` and
+  // `delayed` under mu_, with the shared state they follow).
   struct Lane {
     CURLM* multi = nullptr;
     std::thread thread;
@@ -472,6 +469,48 @@ class HttpSource final : public Source {
       if (queued(i)) return i;
     }
     return std::nullopt;
+  }
+
+  // Under mu_, on the first lane (or before the lanes run): the opening
+  // request, from the start, to data_, sent at `at`. Again from the start
+  // after a failure: a resumed first chunk could join two versions of the
+  // file, and there are no validators yet to tell.
+  void ask_opening(Lane& lane, Clock::time_point at) {
+    Transfer& t = *opening_;
+    const uint64_t length = uint64_t(opening_chunks()) * opt_.chunk_size;
+    t.aim(data_);
+    t.start_opening(length, opt_.chunk_size, &v_,
+                    [this, &t](uint64_t offset, std::vector<uint8_t>&& part) {
+                      std::unique_lock lk(mu_);
+                      if (fatal_) return;
+                      if (!opened_) opened(t);
+                      publish(lk, offset / opt_.chunk_size, std::move(part));
+                    });
+    debug("%s: probing %s with GET bytes 0-%llu", name_.c_str(), data_.url.c_str(),
+          static_cast<unsigned long long>(length - 1));
+    lane.delayed.push_back({at, &t});
+  }
+
+  // Chunks the opening request asks for: a few, and few enough that the
+  // cache keeps them beside the read-ahead until they are read.
+  size_t opening_chunks() const {
+    return std::clamp<size_t>(cache_.capacity() / 4, 1, std::max<size_t>(opt_.opening_chunks, 1));
+  }
+
+  // Under mu_, on the first lane: the opening answer's head checked out
+  // (v_ is the file's) and its first chunk arrived. Its round trip,
+  // measured before any other request loads the link, plans the read-ahead
+  // from the start; the chunks still to come in the answer are on their
+  // way, as if asked for.
+  void opened(const Transfer& t) {
+    opened_ = true;
+    link_.rtt_s = t.first_byte_seconds();
+    if (!opt_.readahead_chunks) plan_ = plan_pipeline(link_, limits_);
+    size_t coming = 0;
+    for (uint64_t i = 1; i * opt_.chunk_size < t.length(); ++i, ++coming)
+      slots_[i].state = State::Active;
+    cache_.reserve(coming);
+    cv_.notify_all();
   }
 
   // One range request for chunk `i` and the queued chunks right after it,
@@ -644,8 +683,16 @@ class HttpSource final : public Source {
   }
 
   void finish(Lane& lane, Transfer& t, CURLcode rc) {
-    Outcome o = t.finish(rc, &v_);
     std::unique_lock lk(mu_);
+    const bool opening = &t == opening_ && !opened_;
+    lk.unlock();
+    Outcome o = t.finish(rc, opening ? nullptr : &v_);
+    lk.lock();
+    if (opening && !fatal_) {  // open() decides, the transfer parked
+      opening_outcome_ = std::move(o);
+      cv_.notify_all();
+      return;
+    }
     if (o.verdict == Verdict::Done) measure(t);
     if (fatal_) return retire_transfer(lane, t);
     if (o.verdict != Verdict::Done && stopped()) {
@@ -718,6 +765,10 @@ class HttpSource final : public Source {
           for (auto& t : lane.transfers) curl_multi_remove_handle(lane.multi, t->easy());
           fail(Error{ErrorKind::Interrupted, name_ + ": interrupted"});
         }
+        if (reopen_at_ && &lane == &lanes_.front() && !fatal_) {
+          ask_opening(lane, *reopen_at_);
+          reopen_at_.reset();
+        }
         auto now = Clock::now();
         for (auto it = lane.delayed.begin(); it != lane.delayed.end();) {
           if (fatal_) {
@@ -769,8 +820,16 @@ class HttpSource final : public Source {
   const PipelineLimits limits_;
   curl_slist* headers_ = nullptr;
   TransferSettings settings_;
-  Endpoint data_;  // where range requests go (after the probe's redirects)
-  Validators v_;
+  Endpoint data_;  // where range requests go (after the opening's redirects)
+  Validators v_;   // the opening answer's; fixed once opened_
+
+  // Under mu_: the opening request (the first lane's), whether its first
+  // chunk came (v_ known), its outcome while it has not (for open() to act
+  // on: the transfer is parked), and when the lane is to send it again.
+  Transfer* opening_ = nullptr;
+  bool opened_ = false;
+  std::optional<Outcome> opening_outcome_;
+  std::optional<Clock::time_point> reopen_at_;
 
   // Under mu_ once the lanes run.
   LinkEstimate link_;
@@ -820,8 +879,7 @@ Result<SourcePtr> open_http_source(const std::string& url, const SourceOptions& 
   std::string home = options.home_origin.empty() ? origin : options.home_origin;
   QF_TRY(check_origin(redact_url(url), origin, home, options.allowed_origins));
   auto src = std::make_shared<HttpSource>(url, options, http, origin, home);
-  QF_TRY(src->probe());
-  src->start();
+  QF_TRY(src->open());
   return SourcePtr(std::move(src));
 }
 

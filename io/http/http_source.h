@@ -32,6 +32,9 @@ struct HttpOptions {
   size_t readahead_chunks = 0;  // 0: adaptive; else this depth, one chunk per request
   long max_transfers = 16;      // range requests in flight, and connections
   size_t max_request_chunks = 8;  // the largest range request, in chunks
+  // The opening request's chunks (at most a quarter of the cache): the
+  // first readers' data comes with the header, not a round trip later.
+  size_t opening_chunks = 16;
   int max_retries = 5;          // per request, for transient faults
   std::chrono::milliseconds backoff{250};  // the first retry's delay, doubled each time
   long connect_timeout_s = 15;
@@ -39,8 +42,8 @@ struct HttpOptions {
   long max_redirects = 10;
 };
 
-// Probes `url` (a ranged GET of the first chunk, kept as the cache's
-// first, following redirects the origin policy allows) for its size, range
+// Probes `url` (a ranged GET of the first chunks, kept in the cache,
+// following redirects the origin policy allows) for its size, range
 // support and validators, then returns the source; fails before any data is
 // used if the server is unreachable, refuses, ignores Range, or the URL's
 // origin is not allowed.

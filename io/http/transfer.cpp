@@ -89,6 +89,7 @@ void Transfer::aim(const Endpoint& to) {
 void Transfer::start(uint64_t begin, uint64_t length, bool whole, size_t part,
                      const Validators* first, PartReady ready) {
   first_ = first;
+  learn_ = nullptr;
   ready_ = std::move(ready);
   begin_ = begin;
   length_ = length;
@@ -119,9 +120,26 @@ void Transfer::take_buffer(size_t k) {
     p.reserve(bytes);
 }
 
-void Transfer::start_opening(uint64_t length) {
-  start(0, length, false, size_t(length));
+void Transfer::start_opening(uint64_t length, size_t part, Validators* learn, PartReady ready) {
+  start(0, length, false, part, nullptr, std::move(ready));
   to_end_ = true;
+  learn_ = learn;
+  // Each part's buffer as its first byte comes: the range may run far past
+  // a short file, and its parts are handed out as they fill.
+  buffers_taken_ = true;
+}
+
+bool Transfer::learn_head() {
+  if (judge_head(ask(), answer_, nullptr)) return false;
+  auto cr = answered_range(ask(), answer_);
+  if (!cr || !cr->total) return false;
+  // A file shorter than the opening range: the range ends at its end.
+  length_ = std::min(length_, *cr->total);
+  parts_.resize((length_ + part_ - 1) / part_);
+  *learn_ = {*cr->total, answer_.etag, answer_.last_modified};
+  first_ = learn_;
+  learn_ = nullptr;
+  return true;
 }
 
 void Transfer::again(bool resume) {
@@ -157,14 +175,17 @@ size_t Transfer::on_body(char* data, size_t size, size_t n, void* self) {
     }
   }
   if (code != 206 && code != 200) return bytes;  // an error page; the status says enough
-  if (t->received_ + bytes > t->length_) {
-    t->answer_.overflow = true;
-    return 0;
-  }
   if (!t->head_seen_) {
     t->head_seen_ = true;
     t->read_head();
-    t->head_ok_ = t->first_ && t->ready_ && !judge_head(t->ask(), t->answer_, t->first_);
+    if (t->learn_)
+      t->head_ok_ = t->learn_head() && t->ready_;
+    else
+      t->head_ok_ = t->first_ && t->ready_ && !judge_head(t->ask(), t->answer_, t->first_);
+  }
+  if (t->received_ + bytes > t->length_) {
+    t->answer_.overflow = true;
+    return 0;
   }
   const auto* from = reinterpret_cast<const uint8_t*>(data);  // same type: one memcpy
   for (size_t done = 0; done < bytes;) {

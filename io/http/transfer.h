@@ -69,8 +69,12 @@ class Transfer {
   // Whether the current request was sent, and its buffers not yet taken.
   bool wants_buffers() const { return request_out_ && !buffers_taken_; }
   // The opening request, before the file's size is known: bytes [0, length),
-  // or the whole file if it is shorter (RangeAsk::to_end), in one part.
-  void start_opening(uint64_t length);
+  // or the whole file if it is shorter (RangeAsk::to_end), in parts of
+  // `part` bytes. Once a head checks out (judge_head, nothing to compare
+  // with) and tells the file's size, its validators are written to `learn`,
+  // the range is cut to the file's end, and the parts go to `ready` as for
+  // start(), later answers (a resume) judged against `learn`.
+  void start_opening(uint64_t length, size_t part, Validators* learn, PartReady ready);
   // Asks again for the bytes still missing (after a resumable Retry), or
   // for the whole range again (after any other Retry).
   void again(bool resume);
@@ -105,6 +109,9 @@ class Transfer {
   static int on_request_out(void* self, char*, char*, int, int);
   void request();  // sets the Range of the bytes still missing
   void read_head();  // fills answer_'s head from the response headers
+  // The opening answer's head checked out: the file's validators, the
+  // range cut to its end. False if the head does not check out.
+  bool learn_head();
 
   const TransferSettings& settings_;
   CURL* easy_;
@@ -117,6 +124,7 @@ class Transfer {
   bool head_ok_ = false;  // this request's head checked out: parts may go
   bool head_seen_ = false;
   const Validators* first_ = nullptr;
+  Validators* learn_ = nullptr;  // the opening request's, until its head is known
   PartReady ready_;
   std::vector<std::vector<uint8_t>> parts_;
   Answer answer_;
