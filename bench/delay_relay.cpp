@@ -15,6 +15,7 @@
 // against curl's 0.14 s), and on two cores that is a load no real link puts
 // on the client's machine.
 #include <arpa/inet.h>
+#include <signal.h>
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -200,6 +201,10 @@ int main(int argc, char** argv) {
     else if (opt == "--window") window = std::strtoull(value.c_str(), nullptr, 10);
     else usage();
   }
+  // A client that closes mid-answer (qflash info, once the header is read)
+  // makes the next splice() fail with EPIPE: that connection ends, not the
+  // relay.
+  ::signal(SIGPIPE, SIG_IGN);
   // Every piece waiting is a pipe: as many descriptors as allowed.
   rlimit files{};
   if (::getrlimit(RLIMIT_NOFILE, &files) == 0) {
