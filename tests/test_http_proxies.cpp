@@ -152,12 +152,7 @@ TEST(HttpProxies, BrokenRangeResumesWhereItStopped) {
   ASSERT_TRUE(n.ok()) << n.error().message;
   auto want = read_file(img);
   EXPECT_TRUE(std::equal(buf.begin(), buf.end(), want.begin() + (1 << 20)));
-  std::istringstream log(server.log());
-  std::vector<std::string> ranges;
-  for (std::string line; std::getline(log, line);) {
-    size_t at = line.find("range=bytes=") + 12;
-    ranges.push_back(line.substr(at, line.find(' ', at) - at));
-  }
+  auto ranges = server.ranges();
   ASSERT_EQ(ranges.size(), 3u) << server.log();
   EXPECT_EQ(ranges[0], "0-1048575");
   EXPECT_EQ(ranges[1], "1048576-2097151");

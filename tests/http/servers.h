@@ -207,6 +207,16 @@ class FaultyServer {
     for (std::string line; std::getline(in, line);) ++n;
     return n;
   }
+  // The byte ranges asked for, in order ("A-B").
+  std::vector<std::string> ranges() const {
+    std::istringstream in(log());
+    std::vector<std::string> r;
+    for (std::string line; std::getline(in, line);) {
+      size_t at = line.find("range=bytes=") + 12;
+      r.push_back(line.substr(at, line.find(' ', at) - at));
+    }
+    return r;
+  }
 
  private:
   std::string log_;
