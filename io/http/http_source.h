@@ -44,9 +44,11 @@ struct HttpOptions {
 
 // Probes `url` (a ranged GET of the first chunks, kept in the cache,
 // following redirects the origin policy allows) for its size, range
-// support and validators, then returns the source; fails before any data is
-// used if the server is unreachable, refuses, ignores Range, or the URL's
-// origin is not allowed.
+// support and validators, then returns the source once the first chunk is
+// in, the rest of the answer on its way; fails before any data is used if
+// the server is unreachable, refuses, does not tell the size, ignores Range
+// (for a file longer than the opening request), or the URL's origin is not
+// allowed.
 Result<SourcePtr> open_http_source(const std::string& url, const SourceOptions& options,
                                    const HttpOptions& http = {});
 
