@@ -88,16 +88,14 @@ class Transfer {
   int attempts = 0;  // failed attempts of this job so far
   // The parts, once finish() said Done.
   std::vector<std::vector<uint8_t>> take_parts() { return std::move(parts_); }
-  // The last answer's head, for the probe.
-  const Answer& answer() const { return answer_; }
-  // The bytes the current request asks for, as its answer is judged.
-  RangeAsk ask() const {
-    return {asked_from_, begin_ + length_ - asked_from_, whole_ && asked_from_ == begin_, to_end_};
-  }
   // Seconds from sending the request to its first byte.
   double first_byte_seconds() const;
 
  private:
+  // The bytes the current request asks for, as its answer is judged.
+  RangeAsk ask() const {
+    return {asked_from_, begin_ + length_ - asked_from_, whole_ && asked_from_ == begin_, to_end_};
+  }
   // Part `k`'s buffer, if it has none big enough: from the pool, if any.
   void take_buffer(size_t k);
   // The bytes part `k` holds when full (the last one may be shorter).
